@@ -1,0 +1,95 @@
+"""Agent log lines in the VCS form, filtered by ResLogLevel, with secrets masked.
+
+    2026/11/25 12:00:00 VCS INFO V-16-10000-2001 SunJESMsg:msg1:monitor:text
+
+The clock reading comes in as an argument; writing the line is the shell's business.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jescore.checks import LogLevel
+from jescore.vcs import MESSAGE_CATEGORY
+
+MASK = "********"
+
+
+class Msg(enum.IntEnum):
+    """Message ids: stable numbers an administrator can search the log and the docs for."""
+
+    BAD_ARGUMENTS = 1001
+    BAD_ATTRIBUTES = 1002
+    IGNORED_ARGUMENT = 1003
+    SECRET_UNAVAILABLE = 1004
+    COMMAND_FAILED = 1010
+    COMMAND_TIMED_OUT = 1011
+    COMMAND_NOT_RUN = 1012
+    RUN = 1013
+    STATE_NOT_SAVED = 1020
+    START = 2001
+    STARTED = 2002
+    NOT_STARTED = 2003
+    ALREADY_ONLINE = 2004
+    STOP = 2010
+    STOPPED = 2011
+    STOP_ESCALATED = 2012
+    ALREADY_OFFLINE = 2013
+    CLEAN = 2020
+    SIGNAL = 2021
+    SIGNAL_SKIPPED = 2022
+    CLEAN_LEFT_PROCESSES = 2023
+    FIRST_LEVEL = 3001
+    SECOND_LEVEL = 3002
+    PROBE = 3003
+    PROGRAM = 3004
+    VERDICT = 3005
+    OUTPUT = 4001
+
+
+_SEVERITY_WORD = {
+    LogLevel.ERROR: "ERROR",
+    LogLevel.WARN: "WARNING",
+    LogLevel.INFO: "INFO",
+    LogLevel.TRACE: "INFO",  # VCS knows no trace severity; the level still filters it
+}
+HALOG_SEVERITY = {LogLevel.ERROR: "E", LogLevel.WARN: "W", LogLevel.INFO: "I", LogLevel.TRACE: "I"}
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    level: LogLevel
+    msg: Msg
+    text: str
+
+
+def wanted(configured: LogLevel, record_level: LogLevel) -> bool:
+    return record_level <= configured
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Mask every occurrence of each secret (longest first, so none is left half-shown)."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def one_line(text: str) -> str:
+    """Log lines stay one line: control characters are shown, not obeyed."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def message_id(msg: Msg) -> str:
+    return f"V-16-{MESSAGE_CATEGORY}-{int(msg)}"
+
+
+def body(type_name: str, resource: str, entry: str, text: str) -> str:
+    return f"{type_name}:{resource}:{entry}:{one_line(text)}"
+
+
+def format_line(stamp: str, record: LogRecord, type_name: str, resource: str, entry: str) -> str:
+    severity = _SEVERITY_WORD[record.level]
+    where = body(type_name, resource, entry, record.text)
+    return f"{stamp} VCS {severity} {message_id(record.msg)} {where}"

@@ -1,0 +1,133 @@
+"""Commands and probes as values: what the shell is asked to run, and how results read.
+
+A command never holds a password. Where a program needs one, the command names the
+attribute whose decrypted value the shell writes to the program's standard input.
+Thresholds that depend on the time left are slots filled in at the last moment.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: tuple[str, ...]
+    purpose: str
+    stdin_secret: str | None = None  # attribute name; its decrypted value goes to stdin
+    ok_exit_codes: frozenset[int] = frozenset({0})
+
+
+@dataclass(frozen=True)
+class ThresholdSlot:
+    """Stands in an argument for a number of seconds decided just before running."""
+
+    prefix: str = ""
+    suffix: str = ""
+
+
+ArgvTemplate = tuple[str | ThresholdSlot, ...]
+
+
+def fill(template: ArgvTemplate, seconds: int) -> tuple[str, ...]:
+    return tuple(
+        part if isinstance(part, str) else f"{part.prefix}{seconds}{part.suffix}"
+        for part in template
+    )
+
+
+class Expect(enum.Enum):
+    EXIT_ZERO = "exit status 0"
+    VERSION_LINE = "exit status 0 and a 'version' value in the answer"
+    REPORTED_PORT = "exit status 0 and the configured port reported back"
+
+
+@dataclass(frozen=True)
+class ProgramProbe:
+    what: str  # for the log: "imap synthetic transaction"
+    argv: ArgvTemplate
+    expect: Expect = Expect.EXIT_ZERO
+    stdin_secret: str | None = None
+    port: int = 0  # for REPORTED_PORT
+
+
+@dataclass(frozen=True)
+class TcpProbe:
+    what: str
+    host: str
+    port: int
+    tls: bool = False  # a completed TLS handshake, not just an accepted connection
+
+
+Probe = ProgramProbe | TcpProbe
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    """How a program run ended: exit code, or None if it was stopped at its timeout."""
+
+    started: bool
+    exit_code: int | None
+    output: str = ""
+    error: str = ""  # why it could not start, when started is False
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    connected: bool
+    tls_ok: bool = False
+    error: str = ""
+
+
+class ProbeOutcome(enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: ProbeOutcome
+    reason: str
+
+
+_VERSION = re.compile(r"^version:\s*\S", re.MULTILINE | re.IGNORECASE)
+_PORT = re.compile(r"nsserverport\s*=\s*([0-9]+)", re.IGNORECASE)
+
+
+def judge_program(probe: ProgramProbe, result: ProgramResult) -> Judgement:
+    """A probe program that could not start says nothing about the server: inconclusive.
+    One that ran out of time or failed says the server did not answer: failed."""
+    if not result.started:
+        return Judgement(ProbeOutcome.INCONCLUSIVE, f"{probe.what} could not run: {result.error}")
+    if result.exit_code is None:
+        return Judgement(ProbeOutcome.FAILED, f"{probe.what} did not answer in time")
+    if result.exit_code != 0:
+        return Judgement(ProbeOutcome.FAILED, f"{probe.what} failed (exit {result.exit_code})")
+    if probe.expect is Expect.VERSION_LINE and not _VERSION.search(result.output):
+        return Judgement(ProbeOutcome.FAILED, f"{probe.what} answered without a version")
+    if probe.expect is Expect.REPORTED_PORT:
+        match = _PORT.search(result.output)
+        if match is None:
+            return Judgement(ProbeOutcome.FAILED, f"{probe.what} reported no port")
+        if int(match.group(1)) != probe.port:
+            reported = match.group(1)
+            return Judgement(
+                ProbeOutcome.FAILED, f"{probe.what} reported port {reported}, not {probe.port}"
+            )
+    return Judgement(ProbeOutcome.PASSED, f"{probe.what} passed")
+
+
+def judge_connect(probe: TcpProbe, result: ConnectResult) -> Judgement:
+    where = f"{probe.host}:{probe.port}"
+    if not result.connected:
+        return Judgement(
+            ProbeOutcome.FAILED, f"{probe.what}: no connection to {where} ({result.error})"
+        )
+    if probe.tls and not result.tls_ok:
+        return Judgement(
+            ProbeOutcome.FAILED, f"{probe.what}: TLS handshake with {where} failed ({result.error})"
+        )
+    return Judgement(ProbeOutcome.PASSED, f"{probe.what}: {where} accepts connections")

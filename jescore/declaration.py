@@ -1,0 +1,152 @@
+"""One declaration per resource type: every fact about an attribute is written here once.
+
+Parsing (argv order and dimensions), validation (conversion and the required check),
+the VCS types files, and the generated documentation are all derived from these objects.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
+
+from returns.result import Failure, Result, Success
+
+T = TypeVar("T")
+
+# What VCS hands over for one attribute: its values as strings, in order. A scalar has one
+# value (none if VCS left an empty scalar out), a vector N values, an association its keys
+# and values interleaved.
+Raw = tuple[str, ...]
+
+
+class VcsType(enum.Enum):
+    STR = "str"
+    INT = "int"
+    BOOLEAN = "boolean"
+
+
+class Dimension(enum.Enum):
+    SCALAR = "scalar"
+    VECTOR = "vector"
+    ASSOCIATION = "association"
+
+
+@dataclass(frozen=True)
+class Attr(Generic[T]):
+    """One resource attribute, as the type declares it, with its converter."""
+
+    name: str
+    vcs_type: VcsType
+    dimension: Dimension
+    default: Raw
+    required: bool
+    description: str
+    convert: Callable[[Raw], Result[T, str]] = field(repr=False, compare=False)
+    secret: bool = False
+
+    def types_cf_default(self) -> str | None:
+        """The default as a types.cf declaration would spell it, or None for no default."""
+        if not self.default or self.default == ("",):
+            return None
+        if self.vcs_type is VcsType.STR and self.dimension is Dimension.SCALAR:
+            return self.default[0]
+        return " ".join(self.default)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A configuration problem, always naming the attribute and the reason."""
+
+    attribute: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.attribute}: {self.reason}"
+
+
+class Config:
+    """Converted attribute values of one resource, read with the Attr objects themselves."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, attr: Attr[T]) -> T:
+        return cast("T", self._values[attr.name])
+
+    def has(self, attr: Attr[Any]) -> bool:
+        return attr.name in self._values
+
+    def __repr__(self) -> str:
+        return f"Config({sorted(self._values)})"
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """A rule between attributes; it runs only when every attribute it needs converted."""
+
+    needs: tuple[Attr[Any], ...]
+    check: Callable[[Config], tuple[Violation, ...]]
+
+
+# Arguments that VCS may place in the ArgList or append to it besides declared attributes.
+ENGINE_SCALARS: tuple[str, ...] = ("State", "IState", "AEPTimeout")
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A resource type: its name, attributes, ArgList order and cross-attribute rules."""
+
+    type_name: str
+    attrs: tuple[Attr[Any], ...]
+    arglist: tuple[str, ...]
+    cross_checks: tuple[CrossCheck, ...] = ()
+
+    def attr(self, name: str) -> Attr[Any] | None:
+        for candidate in self.attrs:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    def dimension_of(self, name: str) -> Dimension | None:
+        """The dimension of an ArgList name: declared attributes and the engine's scalars."""
+        found = self.attr(name)
+        if found is not None:
+            return found.dimension
+        if name in ENGINE_SCALARS:
+            return Dimension.SCALAR
+        return None
+
+    @property
+    def secret_names(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.attrs if a.secret)
+
+
+def _is_empty(raw: Raw) -> bool:
+    return all(value == "" for value in raw)
+
+
+def validate(decl: Declaration, values: Mapping[str, Raw]) -> Result[Config, tuple[Violation, ...]]:
+    """Convert every attribute and run every rule; report all violations at once."""
+    converted: dict[str, object] = {}
+    violations: list[Violation] = []
+    for attr in decl.attrs:
+        raw = values.get(attr.name, attr.default)
+        if attr.required and _is_empty(raw):
+            violations.append(Violation(attr.name, "is required but empty"))
+            continue
+        match attr.convert(raw):
+            case Success(value):
+                converted[attr.name] = value
+            case Failure(reason):
+                violations.append(Violation(attr.name, reason))
+    partial = Config(converted)
+    for rule in decl.cross_checks:
+        if all(partial.has(needed) for needed in rule.needs):
+            violations.extend(rule.check(partial))
+    if violations:
+        return Failure(tuple(violations))
+    return Success(partial)

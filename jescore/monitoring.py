@@ -1,0 +1,198 @@
+"""How a monitor cycle reaches its verdict, and how time and cycles are shared out.
+
+The whole monitor policy, common to the three resource types, is here as data and small
+pure functions: the verdict table, the reading of MonitorProgram's exit code, when the
+second level is due, and how much time each step may take.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from jescore.vcs import MonitorCode
+
+
+class State(enum.Enum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: State
+    reason: str
+    confidence: int = 100  # percent, for ONLINE only: 10-100 in steps of 10
+
+    @property
+    def code(self) -> int:
+        """The monitor exit code VCS reads."""
+        if self.state is State.OFFLINE:
+            return MonitorCode.OFFLINE
+        if self.state is State.UNKNOWN:
+            return MonitorCode.UNKNOWN
+        tenths = max(1, min(10, self.confidence // 10))
+        return MonitorCode.OFFLINE + tenths
+
+
+def online(reason: str, confidence: int = 100) -> Verdict:
+    return Verdict(State.ONLINE, reason, confidence)
+
+
+def offline(reason: str) -> Verdict:
+    return Verdict(State.OFFLINE, reason)
+
+
+def unknown(reason: str) -> Verdict:
+    return Verdict(State.UNKNOWN, reason)
+
+
+def read_program_exit(code: int | None) -> Verdict:
+    """MonitorProgram's exit code: 110/0 online, 100/1 offline, 101-109 online with that
+    confidence, anything else (a signal, a timeout: None) unknown."""
+    if code is None:
+        return unknown("MonitorProgram did not finish in time")
+    if code in {0, 110}:
+        return online(f"MonitorProgram exited {code}: online")
+    if code in {1, 100}:
+        return offline(f"MonitorProgram exited {code}: offline")
+    if 101 <= code <= 109:
+        return online(f"MonitorProgram exited {code}: online", (code - 100) * 10)
+    return unknown(f"MonitorProgram exited {code}, which means unknown")
+
+
+class SecondLevel(enum.Enum):
+    """What the second level gave this cycle."""
+
+    NOT_DUE = "not due this cycle"
+    PASSED = "passed"
+    FAILED = "failed"
+    INCONCLUSIVE = "could not be judged"
+
+
+class Next(enum.Enum):
+    OFFLINE = "report offline"
+    UNKNOWN = "report unknown"
+    PROGRAM_OR_ONLINE = "run MonitorProgram if set, else report online"
+
+
+# The verdict table: (first level found everything, second level) -> what happens next.
+# Auditors read this table; docs/policy.md is generated from it.
+VERDICT_TABLE: dict[tuple[bool, SecondLevel], Next] = {
+    (False, SecondLevel.NOT_DUE): Next.OFFLINE,
+    (False, SecondLevel.PASSED): Next.OFFLINE,
+    (False, SecondLevel.FAILED): Next.OFFLINE,
+    (False, SecondLevel.INCONCLUSIVE): Next.OFFLINE,
+    (True, SecondLevel.NOT_DUE): Next.PROGRAM_OR_ONLINE,
+    (True, SecondLevel.PASSED): Next.PROGRAM_OR_ONLINE,
+    (True, SecondLevel.FAILED): Next.OFFLINE,
+    (True, SecondLevel.INCONCLUSIVE): Next.UNKNOWN,
+}
+
+
+def next_step(first_level_ok: bool, second: SecondLevel) -> Next:
+    return VERDICT_TABLE[(first_level_ok, second)]
+
+
+def decide(
+    first_level_ok: bool,
+    first_level_summary: str,
+    second: SecondLevel,
+    second_reason: str,
+    program: Verdict | None,
+) -> Verdict:
+    """The monitor verdict. `program` is MonitorProgram's verdict when it ran, None when it
+    is not configured (it runs only when the table says so)."""
+    match next_step(first_level_ok, second):
+        case Next.OFFLINE:
+            return offline(second_reason if first_level_ok else first_level_summary)
+        case Next.UNKNOWN:
+            return unknown(second_reason)
+        case Next.PROGRAM_OR_ONLINE:
+            return program if program is not None else online(first_level_summary)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """This monitor call's place in the SecondLevelMonitor rhythm."""
+
+    position: int  # 1..every; 0 when the second level is off
+    due: bool
+    to_store: int  # what the next call reads back
+
+    @property
+    def until_due(self) -> int | None:
+        return None if self.position == 0 else 0 if self.due else self.position
+
+
+def advance_cycle(stored: int | None, every: int) -> Cycle:
+    """Count this monitor cycle: the second level is due on every `every`-th cycle.
+
+    A missing or unreadable count (None, or out of range) restarts the count; it never
+    fails the monitor.
+    """
+    if every <= 0:
+        return Cycle(0, False, 0)
+    previous = stored if stored is not None and 0 <= stored < every else 0
+    position = previous + 1
+    due = position == every
+    return Cycle(position, due, 0 if due else position)
+
+
+def cycles_until_due(stored: int | None, every: int) -> int | None:
+    """How many monitor calls from now until the second level runs (1 = the next call)."""
+    if every <= 0:
+        return None
+    previous = stored if stored is not None and 0 <= stored < every else 0
+    return every - previous
+
+
+@dataclass(frozen=True)
+class Budget:
+    """An entry point's time budget and how it is shared out."""
+
+    seconds: float
+
+    @property
+    def margin(self) -> float:
+        """Kept back for logging and exiting after the last step."""
+        return min(max(2.0, self.seconds * 0.1), 10.0)
+
+    @property
+    def usable(self) -> float:
+        return max(self.seconds - self.margin, 0.5)
+
+    def step_timeout(self, time_left: float, steps_left: int) -> int | None:
+        """Whole seconds one of `steps_left` remaining steps may take, or None if under 1 s.
+
+        Probe thresholds (immonitor-access -I host:port=N, ldapsearch time limits) come from
+        here, so a hanging server costs at most its share and the monitor still answers.
+        """
+        spare = time_left - self.margin
+        if steps_left <= 0 or spare < 1:
+            return None
+        return max(1, int(spare / steps_left))
+
+
+@dataclass(frozen=True)
+class StopTimeline:
+    """When each phase of offline/clean ends, in seconds from the entry point's start."""
+
+    command_timeout: float  # msstart -k, stop-slapd, stop-admin
+    wait_until: float  # processes should be gone by now
+    term_until: float  # after SIGTERM to what remains
+    kill_until: float  # after SIGKILL to what still remains
+
+
+def stop_timeline(budget: Budget) -> StopTimeline:
+    usable = budget.usable
+    return StopTimeline(
+        command_timeout=usable * 0.5,
+        wait_until=usable * 0.7,
+        term_until=usable * 0.9,
+        kill_until=usable,
+    )
+
+
+ONLINE_POLL_SECONDS = 0.5

@@ -1,0 +1,87 @@
+"""What every resource type's policy provides, and the attributes all three types share.
+
+The shell drives any policy the same way: it asks what to watch, observes it once, and
+hands the snapshot back to the policy's pure functions for every decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from jescore import checks
+from jescore.checks import LogLevel
+from jescore.commands import Command, Probe
+from jescore.declaration import Attr, Config, Declaration, Dimension, VcsType
+from jescore.processes import ProcessInfo
+
+RES_LOG_LEVEL: Attr[LogLevel] = Attr(
+    "ResLogLevel", VcsType.STR, Dimension.SCALAR, ("INFO",), False,
+    "How much the agent logs for this resource: ERROR, WARN, INFO or TRACE.",
+    checks.log_level,
+)  # fmt: skip
+MONITOR_PROGRAM: Attr[tuple[str, ...]] = Attr(
+    "MonitorProgram", VcsType.STR, Dimension.SCALAR, ("",), False,
+    "Absolute path of an extra monitor program, with arguments; its exit code is read as "
+    "110/0 online, 100/1 offline, 101-109 online with less confidence, else unknown.",
+    checks.command_line,
+)  # fmt: skip
+SECOND_LEVEL_MONITOR: Attr[int] = Attr(
+    "SecondLevelMonitor", VcsType.INT, Dimension.SCALAR, ("0",), False,
+    "Run the deep (second-level) check on every N-th monitor cycle; 0 never.",
+    checks.count,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the shell should observe for one decision."""
+
+    process_names: frozenset[str]  # cheap filter for the process-table scan
+    files: tuple[str, ...] = ()  # read their contents (pid files)
+    paths: tuple[str, ...] = ()  # tell which exist as executables
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    processes: tuple[ProcessInfo, ...]
+    files: Mapping[str, str | None] = field(default_factory=dict)
+    executables: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FirstLevel:
+    found: tuple[ProcessInfo, ...]
+    missing: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            pids = ", ".join(f"{p.name}[{p.pid}]" for p in self.found)
+            return f"all processes present: {pids}"
+        return "missing: " + ", ".join(self.missing)
+
+
+class ResourcePolicy(Protocol):
+    """The pure policy of one resource type."""
+
+    @property
+    def declaration(self) -> Declaration: ...
+
+    def watch(self, cfg: Config) -> Watch: ...
+
+    def start(self, cfg: Config) -> Command: ...
+
+    def stop(self, cfg: Config) -> Command: ...
+
+    def first_level(self, cfg: Config, snap: Snapshot) -> FirstLevel: ...
+
+    def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]: ...
+
+    def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]: ...

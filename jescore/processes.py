@@ -1,0 +1,96 @@
+"""Process observations and the pure rules that say which processes belong to a resource.
+
+A process belongs to an installation by the path components of its program, never by a
+name alone or by a substring of a path: /opt/msg2/lib/imapd is not inside /opt/msg.
+Zombies are never counted: they still show in the process table but serve nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from jescore.checks import path_components
+
+COMM_LENGTH = 15  # Linux keeps this many characters of a process name
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What must still match, right before a signal, for the signal to be sent."""
+
+    pid: int
+    create_time: float
+    cmdline: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process as the shell saw it in its single scan of the process table."""
+
+    pid: int
+    name: str
+    cmdline: tuple[str, ...]
+    create_time: float
+    zombie: bool = False
+    cwd: str | None = None  # read only for candidates whose argv[0] is relative
+    zone: str | None = None  # the Solaris zone, where the shell can tell
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.pid, self.create_time, self.cmdline)
+
+    @property
+    def program_path(self) -> str | None:
+        """argv[0] as an absolute, normalised path, or None when that cannot be known."""
+        if not self.cmdline or not self.cmdline[0]:
+            return None
+        first = self.cmdline[0]
+        if first.startswith("/"):
+            return normalise(first)
+        if "/" in first and self.cwd is not None and self.cwd.startswith("/"):
+            return normalise(self.cwd + "/" + first)
+        return None
+
+
+def normalise(path: str) -> str | None:
+    """Collapse '.', '..' and repeated slashes of an absolute path, lexically."""
+    parts: list[str] = []
+    for part in path_components(path):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        else:
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def is_inside(path: str, root: str) -> bool:
+    """True when path is root itself or below it, compared component by component."""
+    path_parts = path_components(path)
+    root_parts = path_components(root)
+    return path_parts[: len(root_parts)] == root_parts
+
+
+def program_is(proc: ProcessInfo, directory: str, name: str) -> bool:
+    """The process runs directory/name: argv[0] is that path and the name agrees."""
+    program = proc.program_path
+    if program is None:
+        return False
+    same_name = proc.name == name or (
+        len(proc.name) == COMM_LENGTH and name.startswith(proc.name)  # comm is cut short
+    )
+    return same_name and path_components(program) == (*path_components(directory), name)
+
+
+def option_value(cmdline: tuple[str, ...], option: str) -> str | None:
+    """The value after an option such as -D (the next word), or None when absent."""
+    for index, word in enumerate(cmdline[:-1]):
+        if word == option:
+            return cmdline[index + 1]
+    return None
+
+
+def live(processes: Iterable[ProcessInfo]) -> tuple[ProcessInfo, ...]:
+    return tuple(p for p in processes if not p.zombie)

@@ -1,0 +1,10 @@
+"""The resource types this suite provides, by their VCS type name."""
+
+from __future__ import annotations
+
+from jescore import sunjesmsg
+from jescore.policy import ResourcePolicy
+
+POLICIES: dict[str, ResourcePolicy] = {
+    sunjesmsg.DECLARATION.type_name: sunjesmsg.POLICY,
+}

@@ -1,0 +1,278 @@
+"""SunJESMsg: the Messaging Server (ServerType MSG) and Multiplexor (MMP) resource type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from returns.result import Failure, Result, Success
+
+from jescore import checks
+from jescore.commands import Command, Probe, ProgramProbe, TcpProbe, ThresholdSlot
+from jescore.declaration import (
+    Attr,
+    Config,
+    CrossCheck,
+    Declaration,
+    Dimension,
+    Raw,
+    VcsType,
+    Violation,
+)
+from jescore.msg_services import (
+    ALL_KEYS,
+    CORE,
+    MTA_KEYS,
+    ProbeStyle,
+    ServerType,
+    Service,
+    canonical,
+    keys_for,
+    lookup,
+)
+from jescore.policy import (
+    MONITOR_PROGRAM,
+    RES_LOG_LEVEL,
+    SECOND_LEVEL_MONITOR,
+    FirstLevel,
+    Snapshot,
+    Watch,
+)
+from jescore.processes import ProcessInfo, live, program_is
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    key: str
+    port: int
+
+
+def _server_type(raw: Raw) -> Result[ServerType, str]:
+    return checks.one_of(("MSG", "MMP"), default="MSG")(raw).map(ServerType)
+
+
+def _services(raw: Raw) -> Result[tuple[ServicePort, ...], str]:
+    if len(raw) % 2:
+        return Failure(
+            f"needs service and port pairs, but has an odd number of values ({len(raw)})"
+        )
+    pairs: list[ServicePort] = []
+    problems: list[str] = []
+    for index in range(0, len(raw), 2):
+        key, port_text = canonical(raw[index]), raw[index + 1]
+        if key not in ALL_KEYS:
+            problems.append(f"{checks.shown(raw[index])} is not a Messaging Server service")
+            continue
+        if any(p.key == key for p in pairs):
+            problems.append(f"service {key} is listed twice")
+            continue
+        match checks.port_number(port_text):
+            case Success(number):
+                pairs.append(ServicePort(key, number))
+            case Failure(reason):
+                problems.append(f"{key}: {reason}")
+    if problems:
+        return Failure("; ".join(problems))
+    return Success(tuple(pairs))
+
+
+LDAP_TEST_PASSWD: Attr[str] = Attr(
+    "LDAPTestPasswd", VcsType.STR, Dimension.SCALAR, ("",), False,
+    "Password of LDAPTestUser, encrypted with vcsencrypt -agent.",
+    checks.secret_text, secret=True,
+)  # fmt: skip
+LDAP_TEST_USER: Attr[str] = Attr(
+    "LDAPTestUser", VcsType.STR, Dimension.SCALAR, ("",), False,
+    "Test user for the synthetic transactions of the second level (immonitor-access).",
+    checks.account_name,
+)  # fmt: skip
+MSG_HOST: Attr[str] = Attr(
+    "MsgHost", VcsType.STR, Dimension.SCALAR, ("",), True,
+    "Virtual host name, fully qualified domain name or IPv4 address of the instance; "
+    "fully qualified when smtp or lmtp is managed.",
+    checks.host,
+)  # fmt: skip
+MSG_SERVICES: Attr[tuple[ServicePort, ...]] = Attr(
+    "MsgServices", VcsType.STR, Dimension.ASSOCIATION, (), True,
+    "Services managed by this resource, each with its port: {core 49994} alone, or for "
+    "MSG any of imap imaps pop pops http https smtp lmtp ens snmp sms, for MMP any of "
+    "imap imaps pop pops.",
+    _services,
+)  # fmt: skip
+SERVER_ROOT: Attr[str] = Attr(
+    "ServerRoot", VcsType.STR, Dimension.SCALAR, ("",), True,
+    "Absolute path of the Messaging Server installation root.",
+    checks.absolute_path,
+)  # fmt: skip
+SERVER_TYPE: Attr[ServerType] = Attr(
+    "ServerType", VcsType.STR, Dimension.SCALAR, ("MSG",), True,
+    "MSG for a Messaging Server, MMP for a Messaging Multiplexor.",
+    _server_type,
+)  # fmt: skip
+
+
+def _services_fit_type(cfg: Config) -> tuple[Violation, ...]:
+    server_type = cfg[SERVER_TYPE]
+    keys = [s.key for s in cfg[MSG_SERVICES]]
+    wrong = [k for k in keys if lookup(server_type, k) is None]
+    found: list[Violation] = []
+    if wrong:
+        valid = " ".join(keys_for(server_type))
+        found.append(
+            Violation(
+                MSG_SERVICES.name,
+                f"{', '.join(wrong)} not valid for ServerType {server_type.value} (valid: {valid})",
+            )
+        )
+    if CORE in keys and len(keys) > 1:
+        found.append(
+            Violation(
+                MSG_SERVICES.name,
+                "core must stand alone; manage other services in their own resource",
+            )
+        )
+    return tuple(found)
+
+
+def _mta_needs_fqdn(cfg: Config) -> tuple[Violation, ...]:
+    mta = sorted(MTA_KEYS & {s.key for s in cfg[MSG_SERVICES]})
+    if mta and not checks.is_fqdn(cfg[MSG_HOST]):
+        return (
+            Violation(
+                MSG_HOST.name,
+                f"{checks.shown(cfg[MSG_HOST])} is not a fully qualified domain name, "
+                f"which {' and '.join(mta)} need",
+            ),
+        )
+    return ()
+
+
+def _user_and_password_together(cfg: Config) -> tuple[Violation, ...]:
+    if bool(cfg[LDAP_TEST_USER]) == bool(cfg[LDAP_TEST_PASSWD]):
+        return ()
+    if cfg[LDAP_TEST_USER]:
+        return (Violation(LDAP_TEST_PASSWD.name, "is empty, but LDAPTestUser is set"),)
+    return (Violation(LDAP_TEST_USER.name, "is empty, but LDAPTestPasswd is set"),)
+
+
+DECLARATION = Declaration(
+    type_name="SunJESMsg",
+    attrs=(
+        RES_LOG_LEVEL, LDAP_TEST_PASSWD, LDAP_TEST_USER, MONITOR_PROGRAM, MSG_HOST,
+        MSG_SERVICES, SECOND_LEVEL_MONITOR, SERVER_ROOT, SERVER_TYPE,
+    ),
+    arglist=(
+        "ResLogLevel", "State", "IState", "LDAPTestPasswd", "LDAPTestUser", "MonitorProgram",
+        "MsgHost", "MsgServices", "SecondLevelMonitor", "ServerRoot", "ServerType",
+    ),
+    cross_checks=(
+        CrossCheck((SERVER_TYPE, MSG_SERVICES), _services_fit_type),
+        CrossCheck((MSG_HOST, MSG_SERVICES), _mta_needs_fqdn),
+        CrossCheck((LDAP_TEST_USER, LDAP_TEST_PASSWD), _user_and_password_together),
+    ),
+)  # fmt: skip
+
+
+def services(cfg: Config) -> tuple[Service, ...]:
+    """The table entries of the configured services (validation guarantees they exist)."""
+    found = (lookup(cfg[SERVER_TYPE], s.key) for s in cfg[MSG_SERVICES])
+    return tuple(s for s in found if s is not None)
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def msstart(cfg: Config) -> str:
+    return f"{cfg[SERVER_ROOT]}/lib/msstart"
+
+
+def lib_dir(cfg: Config) -> str:
+    return f"{cfg[SERVER_ROOT]}/lib"
+
+
+def start_names(cfg: Config) -> tuple[str, ...]:
+    return _unique([name for s in services(cfg) for name in s.start_names])
+
+
+def stop_names(cfg: Config) -> tuple[str, ...]:
+    return _unique([name for s in services(cfg) for name in s.stop_names])
+
+
+def process_names(cfg: Config) -> tuple[str, ...]:
+    return _unique([name for s in services(cfg) for name in s.processes])
+
+
+def probe_user(cfg: Config, service: Service) -> str:
+    """The account a synthetic transaction uses: user@<domain of MsgHost> for the MTA."""
+    user = cfg[LDAP_TEST_USER]
+    if service.key in MTA_KEYS and "@" not in user:
+        domain = cfg[MSG_HOST].rstrip(".").split(".", 1)[1]
+        return f"{user}@{domain}"
+    return user
+
+
+class MsgPolicy:
+    declaration = DECLARATION
+
+    def watch(self, cfg: Config) -> Watch:
+        return Watch(frozenset(process_names(cfg)))
+
+    def start(self, cfg: Config) -> Command:
+        return Command((msstart(cfg), *start_names(cfg)), "start the services with msstart")
+
+    def stop(self, cfg: Config) -> Command:
+        return Command((msstart(cfg), "-k", *stop_names(cfg)), "stop the services with msstart -k")
+
+    def _mine(self, cfg: Config, snap: Snapshot, name: str) -> tuple[ProcessInfo, ...]:
+        return tuple(p for p in live(snap.processes) if program_is(p, lib_dir(cfg), name))
+
+    def first_level(self, cfg: Config, snap: Snapshot) -> FirstLevel:
+        found: list[ProcessInfo] = []
+        missing: list[str] = []
+        for name in process_names(cfg):
+            mine = self._mine(cfg, snap, name)
+            if mine:
+                found.extend(mine)
+            else:
+                missing.append(f"{lib_dir(cfg)}/{name}")
+        return FirstLevel(tuple(found), tuple(missing))
+
+    def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
+        return tuple(p for name in process_names(cfg) for p in self._mine(cfg, snap, name))
+
+    def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
+        has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
+        host = cfg[MSG_HOST]
+        probes: list[Probe] = []
+        for configured in cfg[MSG_SERVICES]:
+            service = lookup(cfg[SERVER_TYPE], configured.key)
+            if service is None:
+                continue
+            style = service.with_user if has_user else service.without_user
+            if style is ProbeStyle.STORED:
+                argv = (f"{lib_dir(cfg)}/stored", "-t", "-v")
+                probes.append(ProgramProbe("message store check (stored -t -v)", argv))
+            elif style is ProbeStyle.IMMONITOR:
+                immonitor = f"{cfg[SERVER_ROOT]}/sbin/immonitor-access"
+                slot = ThresholdSlot(prefix=f"{host}:{configured.port}=")
+                argv_t = (
+                    immonitor,
+                    "-u",
+                    probe_user(cfg, service),
+                    service.immonitor_flag,
+                    slot,
+                    "-w",
+                    "-",
+                )
+                probes.append(
+                    ProgramProbe(
+                        f"{service.key} synthetic transaction", argv_t,
+                        stdin_secret=LDAP_TEST_PASSWD.name,
+                    )
+                )  # fmt: skip
+            elif style is ProbeStyle.CONNECT:
+                probes.append(TcpProbe(f"{service.key} port check", host, configured.port))
+        return tuple(probes)
+
+
+POLICY = MsgPolicy()

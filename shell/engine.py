@@ -1,0 +1,397 @@
+"""Carrying out an entry point: observe, ask the policy, act, and answer VCS.
+
+The same driver serves every resource type; everything it decides comes from jescore.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from returns.pipeline import is_successful
+from returns.result import Failure, Success
+
+from jescore import argv as vcs_argv
+from jescore.agentlog import Msg
+from jescore.checks import LogLevel
+from jescore.commands import (
+    Command,
+    Judgement,
+    ProbeOutcome,
+    ProgramProbe,
+    ProgramResult,
+    TcpProbe,
+    fill,
+    judge_connect,
+    judge_program,
+)
+from jescore.declaration import Config, Raw, validate
+from jescore.monitoring import (
+    ONLINE_POLL_SECONDS,
+    Budget,
+    Next,
+    SecondLevel,
+    State,
+    StopTimeline,
+    Verdict,
+    advance_cycle,
+    decide,
+    next_step,
+    read_program_exit,
+    stop_timeline,
+    unknown,
+)
+from jescore.policy import (
+    MONITOR_PROGRAM,
+    RES_LOG_LEVEL,
+    SECOND_LEVEL_MONITOR,
+    ResourcePolicy,
+    Snapshot,
+    Watch,
+)
+from jescore.processes import Identity
+from jescore.registry import POLICIES
+from jescore.vcs import (
+    CLEAN_FAILED,
+    CLEAN_SUCCEEDED,
+    DEFAULT_TIMEOUT_SECONDS,
+    NO_EXTRA_WAIT,
+    EntryPoint,
+    MonitorCode,
+)
+from shell import cyclestate, proctable, secrets
+from shell.logsink import AgentLog
+from shell.run import connect, run_program
+
+FILE_LIMIT = 4096
+STOP_POLL_SECONDS = 0.25
+
+# What each entry point answers when it cannot do its job (bad arguments, bad attributes).
+FAILURE_EXIT = {
+    EntryPoint.MONITOR: int(MonitorCode.UNKNOWN),
+    EntryPoint.CLEAN: CLEAN_FAILED,
+    EntryPoint.ONLINE: NO_EXTRA_WAIT,
+    EntryPoint.OFFLINE: NO_EXTRA_WAIT,
+}
+
+
+def observe(watch: Watch) -> Snapshot:
+    files: dict[str, str | None] = {}
+    for path in watch.files:
+        try:
+            with open(path, "rb") as handle:
+                files[path] = handle.read(FILE_LIMIT).decode("utf-8", "replace")
+        except OSError:
+            files[path] = None
+    executables = frozenset(
+        p for p in watch.paths if Path(p).is_file() and Path(p).stat().st_mode & 0o111
+    )
+    return Snapshot(proctable.scan(watch.process_names), files, executables)
+
+
+@dataclass
+class Call:
+    """One entry point call of one resource: its configuration, budget, clock and log."""
+
+    policy: ResourcePolicy
+    entry: EntryPoint
+    cfg: Config
+    raw: Mapping[str, Raw]
+    budget: Budget
+    log: AgentLog
+    started: float
+    _plain: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def type_name(self) -> str:
+        return self.policy.declaration.type_name
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def time_left(self) -> float:
+        return self.budget.seconds - self.elapsed()
+
+    def secret(self, attribute: str) -> str | None:
+        """The decrypted value of a secret attribute, or None (the reason is logged)."""
+        if attribute in self._plain:
+            return self._plain[attribute]
+        encrypted = (self.raw.get(attribute) or ("",))[0]
+        result = secrets.decrypt(attribute, encrypted, timeout=max(self.time_left() - 1, 1))
+        if not is_successful(result):
+            self.log.error(Msg.SECRET_UNAVAILABLE, result.failure())
+            return None
+        plaintext: str = result.unwrap()
+        self.log.add_secret(plaintext)
+        self._plain[attribute] = plaintext
+        return plaintext
+
+    def execute(self, command: Command, timeout: float) -> ProgramResult:
+        stdin = None
+        if command.stdin_secret is not None:
+            plain = self.secret(command.stdin_secret)
+            if plain is None:
+                return ProgramResult(False, None, "", f"{command.stdin_secret} is unavailable")
+            stdin = (plain + "\n").encode()
+        self.log.trace(Msg.RUN, f"running {' '.join(command.argv)} (limit {timeout:.0f} s)")
+        if timeout <= 0:
+            return ProgramResult(False, None, "", "no time left in the budget")
+        result = run_program(command.argv, timeout=timeout, stdin_data=stdin)
+        for line in result.output.splitlines()[-20:]:
+            self.log.trace(Msg.OUTPUT, f"{Path(command.argv[0]).name}: {line}")
+        return result
+
+    def observe(self) -> Snapshot:
+        return observe(self.policy.watch(self.cfg))
+
+
+def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
+    """An entry point as VCS calls it; the return value is the exit code."""
+    started = time.monotonic()
+    policy = POLICIES[type_name]
+    entry = EntryPoint(entry_name)
+    decl = policy.declaration
+    match vcs_argv.parse(decl, entry, argv):
+        case Failure(problem):
+            resource = argv[0] if argv and vcs_argv.looks_like_resource(argv[0]) else "?"
+            AgentLog(type_name, resource, entry.value, LogLevel.INFO).error(
+                Msg.BAD_ARGUMENTS, f"cannot read the arguments: {problem}"
+            )
+            return FAILURE_EXIT[entry]
+        case Success(parsed):
+            pass
+    raw_level = parsed.values.get(RES_LOG_LEVEL.name, RES_LOG_LEVEL.default)
+    log = AgentLog(
+        type_name,
+        parsed.resource,
+        entry.value,
+        RES_LOG_LEVEL.convert(raw_level).value_or(LogLevel.INFO),
+    )
+    for name in decl.secret_names:
+        for value in parsed.values.get(name, ()):
+            log.add_secret(value)
+    for warning in parsed.warnings:
+        log.warn(Msg.IGNORED_ARGUMENT, warning)
+    match validate(decl, parsed.values):
+        case Failure(violations):
+            action = "nothing was run" if entry is not EntryPoint.MONITOR else "state unknown"
+            for violation in violations:
+                log.error(Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
+            return FAILURE_EXIT[entry]
+        case Success(cfg):
+            pass
+    budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
+    call = Call(policy, entry, cfg, parsed.values, budget, log, started)
+    if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
+        log.info(Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}")
+    try:
+        return _DISPATCH[entry](call)
+    except Exception as error:  # VCS must get an answer, never a traceback
+        log.error(Msg.COMMAND_FAILED, f"internal error: {type(error).__name__}: {error}")
+        return FAILURE_EXIT[entry]
+
+
+# --- online ---------------------------------------------------------------------------
+
+
+def do_online(call: Call) -> int:
+    policy, cfg, log = call.policy, call.cfg, call.log
+    cyclestate.forget(call.type_name, call.log.resource)
+    if policy.first_level(cfg, call.observe()).ok:
+        log.info(Msg.ALREADY_ONLINE, "already online; nothing to start")
+        return NO_EXTRA_WAIT
+    command = policy.start(cfg)
+    log.info(Msg.START, f"{command.purpose}: {' '.join(command.argv)}")
+    result = call.execute(command, call.budget.usable * 0.6 - call.elapsed())
+    if not _command_ok(call, command, result):
+        return NO_EXTRA_WAIT
+    last = policy.first_level(cfg, call.observe())
+    while not last.ok and call.time_left() > call.budget.margin:
+        time.sleep(ONLINE_POLL_SECONDS)
+        last = policy.first_level(cfg, call.observe())
+    if last.ok:
+        log.info(Msg.STARTED, f"online after {call.elapsed():.1f} s: {last.summary}")
+    else:
+        log.error(Msg.NOT_STARTED, f"not online after {call.elapsed():.1f} s; {last.summary}")
+    return NO_EXTRA_WAIT
+
+
+def _command_ok(call: Call, command: Command, result: ProgramResult) -> bool:
+    program = Path(command.argv[0]).name
+    if not result.started:
+        call.log.error(Msg.COMMAND_NOT_RUN, f"could not run {program}: {result.error}")
+        return False
+    if result.exit_code is None:
+        call.log.error(Msg.COMMAND_TIMED_OUT, f"{program} did not finish in time and was stopped")
+        return False
+    if result.exit_code not in command.ok_exit_codes:
+        tail = result.output.strip().splitlines()[-1:] or [""]
+        call.log.error(
+            Msg.COMMAND_FAILED, f"{program} failed (exit {result.exit_code}) {tail[0]}".rstrip()
+        )
+        return False
+    return True
+
+
+# --- offline and clean ----------------------------------------------------------------
+
+
+def do_offline(call: Call) -> int:
+    if not call.policy.stop_targets(call.cfg, call.observe()):
+        call.log.info(Msg.ALREADY_OFFLINE, "no process of this resource runs; nothing to stop")
+        return NO_EXTRA_WAIT
+    left = stop_everything(call, stop_timeline(call.budget))
+    if left:
+        call.log.error(
+            Msg.CLEAN_LEFT_PROCESSES, f"{len(left)} processes would not stop: {_pids(left)}"
+        )
+    return NO_EXTRA_WAIT
+
+
+def do_clean(call: Call) -> int:
+    left = stop_everything(call, stop_timeline(call.budget))
+    if left:
+        call.log.error(
+            Msg.CLEAN_LEFT_PROCESSES, f"{len(left)} processes would not stop: {_pids(left)}"
+        )
+        return CLEAN_FAILED
+    return CLEAN_SUCCEEDED
+
+
+def _pids(identities: Sequence[Identity]) -> str:
+    return ", ".join(str(i.pid) for i in identities)
+
+
+def stop_everything(call: Call, timeline: StopTimeline) -> tuple[Identity, ...]:
+    """The stop command, a wait, then TERM, a grace period and KILL for what remains."""
+    policy, cfg, log = call.policy, call.cfg, call.log
+    command = policy.stop(cfg)
+    log.info(Msg.STOP, f"{command.purpose}: {' '.join(command.argv)}")
+    result = call.execute(command, timeline.command_timeout - call.elapsed())
+    _command_ok(call, command, result)
+    targets = _targets(call)
+    while targets and call.elapsed() < timeline.wait_until:
+        time.sleep(STOP_POLL_SECONDS)
+        targets = _targets(call)
+    if not targets:
+        log.info(Msg.STOPPED, f"stopped after {call.elapsed():.1f} s")
+        return ()
+    log.warn(
+        Msg.STOP_ESCALATED, f"still running after the stop command: {_pids(targets)}; sending TERM"
+    )
+    signalled: set[Identity] = set()
+    while targets and call.elapsed() < timeline.term_until:
+        for identity in targets:
+            if identity not in signalled:
+                _signal(call, identity, signal.SIGTERM)
+                signalled.add(identity)
+        time.sleep(STOP_POLL_SECONDS)
+        targets = _targets(call)
+    while targets and call.elapsed() < timeline.kill_until:
+        for identity in targets:
+            _signal(call, identity, signal.SIGKILL)
+        time.sleep(STOP_POLL_SECONDS)
+        targets = _targets(call)
+    if not targets:
+        log.info(Msg.STOPPED, f"stopped after {call.elapsed():.1f} s (signals were needed)")
+    return targets
+
+
+def _targets(call: Call) -> tuple[Identity, ...]:
+    return tuple(p.identity for p in call.policy.stop_targets(call.cfg, call.observe()))
+
+
+def _signal(call: Call, identity: Identity, sig: signal.Signals) -> None:
+    outcome = proctable.signal_if_same(identity, sig)
+    if outcome is proctable.SignalOutcome.SENT:
+        program = identity.cmdline[0] if identity.cmdline else "?"
+        call.log.info(Msg.SIGNAL, f"sent {sig.name} to pid {identity.pid} ({program})")
+    else:
+        call.log.warn(Msg.SIGNAL_SKIPPED, f"did not signal pid {identity.pid}: {outcome.value}")
+
+
+# --- monitor --------------------------------------------------------------------------
+
+
+def do_monitor(call: Call) -> int:
+    verdict = monitor_verdict(call)
+    level = call.log.trace if verdict.state is State.ONLINE else call.log.info
+    level(Msg.VERDICT, f"{verdict.state.value} ({verdict.code}): {verdict.reason}")
+    return verdict.code
+
+
+def monitor_verdict(call: Call) -> Verdict:
+    policy, cfg, log = call.policy, call.cfg, call.log
+    cycle = advance_cycle(
+        cyclestate.read_count(call.type_name, log.resource), cfg[SECOND_LEVEL_MONITOR]
+    )
+    if cfg[SECOND_LEVEL_MONITOR] > 0:
+        saved = cyclestate.save(call.type_name, log.resource, cycle.to_store)
+        if not is_successful(saved):
+            log.warn(
+                Msg.STATE_NOT_SAVED,
+                f"cannot save the monitor cycle count in {cyclestate.state_dir()}",
+            )
+    snap = call.observe()
+    first = policy.first_level(cfg, snap)
+    log.trace(Msg.FIRST_LEVEL, first.summary)
+    for note in first.notes:
+        log.info(Msg.FIRST_LEVEL, note)
+    second, second_reason = SecondLevel.NOT_DUE, "second level not due"
+    if first.ok and cycle.due:
+        second, second_reason = run_second_level(call, snap)
+        log.trace(Msg.SECOND_LEVEL, f"second level {second.value}: {second_reason}")
+    program = None
+    if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and cfg[MONITOR_PROGRAM]:
+        program = run_monitor_program(call)
+    return decide(first.ok, first.summary, second, second_reason, program)
+
+
+def run_second_level(call: Call, snap: Snapshot) -> tuple[SecondLevel, str]:
+    probes = call.policy.second_level(call.cfg, snap)
+    pending_program = 1 if call.cfg[MONITOR_PROGRAM] else 0
+    reasons: list[str] = []
+    for index, probe in enumerate(probes):
+        seconds = call.budget.step_timeout(call.time_left(), len(probes) - index + pending_program)
+        if seconds is None:
+            return SecondLevel.INCONCLUSIVE, f"no time left for {probe.what}"
+        judgement = run_probe(call, probe, seconds)
+        call.log.trace(Msg.PROBE, judgement.reason)
+        if judgement.outcome is ProbeOutcome.FAILED:
+            return SecondLevel.FAILED, judgement.reason
+        if judgement.outcome is ProbeOutcome.INCONCLUSIVE:
+            return SecondLevel.INCONCLUSIVE, judgement.reason
+        reasons.append(judgement.reason)
+    return SecondLevel.PASSED, "; ".join(reasons) or "nothing to probe"
+
+
+def run_probe(call: Call, probe: ProgramProbe | TcpProbe, seconds: int) -> Judgement:
+    if isinstance(probe, TcpProbe):
+        return judge_connect(probe, connect(probe.host, probe.port, timeout=seconds, tls=probe.tls))
+    command = Command(fill(probe.argv, seconds), probe.what, probe.stdin_secret)
+    # The program gets its threshold plus a second to report; never more than is left.
+    hard_limit = min(seconds + 1.0, call.time_left() - call.budget.margin / 2)
+    return judge_program(probe, call.execute(command, hard_limit))
+
+
+def run_monitor_program(call: Call) -> Verdict:
+    seconds = call.budget.step_timeout(call.time_left(), 1)
+    if seconds is None:
+        return unknown("no time left to run MonitorProgram")
+    result = call.execute(Command(call.cfg[MONITOR_PROGRAM], "MonitorProgram"), seconds)
+    if not result.started:
+        return unknown(f"MonitorProgram could not run: {result.error}")
+    verdict = read_program_exit(result.exit_code)
+    call.log.trace(Msg.PROGRAM, verdict.reason)
+    return verdict
+
+
+_DISPATCH = {
+    EntryPoint.ONLINE: do_online,
+    EntryPoint.OFFLINE: do_offline,
+    EntryPoint.MONITOR: do_monitor,
+    EntryPoint.CLEAN: do_clean,
+}

@@ -1,0 +1,84 @@
+"""Writing agent log lines: through halog when VCS is there, else to JESAGENT_LOG, else
+to standard error. Every line passes the level filter and the secret mask first."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from jescore.agentlog import HALOG_SEVERITY, LogRecord, Msg, body, format_line, redact, wanted
+from jescore.checks import LogLevel
+from shell.run import run_program
+
+HALOG_TIMEOUT = 5.0
+
+
+def _halog_path() -> str | None:
+    named = os.environ.get("JESAGENT_HALOG")
+    if named:
+        return named
+    candidate = os.path.join(os.environ.get("VCS_HOME", "/opt/VRTSvcs"), "bin", "halog")
+    return candidate if os.access(candidate, os.X_OK) else None
+
+
+class AgentLog:
+    """The log of one entry point call of one resource."""
+
+    def __init__(self, type_name: str, resource: str, entry: str, level: LogLevel) -> None:
+        self.type_name = type_name
+        self.resource = resource
+        self.entry = entry
+        self.level = level
+        self._secrets: list[str] = []
+        self.lines: list[str] = []  # what this call logged, for explain and the demo
+
+    def add_secret(self, value: str) -> None:
+        if value:
+            self._secrets.append(value)
+
+    def mask(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+    def error(self, msg: Msg, text: str) -> None:
+        self._emit(LogRecord(LogLevel.ERROR, msg, text))
+
+    def warn(self, msg: Msg, text: str) -> None:
+        self._emit(LogRecord(LogLevel.WARN, msg, text))
+
+    def info(self, msg: Msg, text: str) -> None:
+        self._emit(LogRecord(LogLevel.INFO, msg, text))
+
+    def trace(self, msg: Msg, text: str) -> None:
+        self._emit(LogRecord(LogLevel.TRACE, msg, text))
+
+    def _emit(self, record: LogRecord) -> None:
+        if not wanted(self.level, record.level):
+            return
+        record = LogRecord(record.level, record.msg, self.mask(record.text))
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S")
+        line = format_line(stamp, record, self.type_name, self.resource, self.entry)
+        self.lines.append(line)
+        halog = _halog_path()
+        if halog is not None:
+            text = body(self.type_name, self.resource, self.entry, record.text)
+            argv = (
+                halog,
+                "-add",
+                text,
+                "-sev",
+                HALOG_SEVERITY[record.level],
+                "-msgid",
+                str(int(record.msg)),
+            )
+            if run_program(argv, timeout=HALOG_TIMEOUT).exit_code == 0:
+                return
+        target = os.environ.get("JESAGENT_LOG")
+        if target:
+            try:
+                with open(target, "a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+                return
+            except OSError:
+                pass  # fall through: a log line is never lost silently
+        print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,81 @@
+"""The process table through psutil: one scan per observation, signals only after a re-check."""
+
+from __future__ import annotations
+
+import enum
+import signal
+from collections.abc import Collection
+
+import psutil
+
+from jescore.processes import COMM_LENGTH, Identity, ProcessInfo
+
+
+def _wanted(name: str, names: Collection[str]) -> bool:
+    if name in names:
+        return True
+    return len(name) == COMM_LENGTH and any(n.startswith(name) for n in names)
+
+
+def scan(names: Collection[str]) -> tuple[ProcessInfo, ...]:
+    """Every process whose name is one of `names`; cheap fields for all, the command line
+    (and the working directory, for a relative program path) only for those candidates."""
+    found: list[ProcessInfo] = []
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info.get("name") or ""
+        if not _wanted(name, names):
+            continue
+        try:
+            with proc.oneshot():
+                cmdline = tuple(proc.cmdline())
+                create_time = proc.create_time()
+                zombie = proc.status() == psutil.STATUS_ZOMBIE
+                cwd = None
+                if cmdline and not cmdline[0].startswith("/") and "/" in cmdline[0]:
+                    cwd = proc.cwd()
+        except psutil.ZombieProcess:
+            found.append(ProcessInfo(proc.pid, name, (), 0.0, zombie=True))
+            continue
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue  # gone mid-scan, or not ours to read: it cannot be proven to be ours
+        found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd))
+    return tuple(found)
+
+
+class SignalOutcome(enum.Enum):
+    SENT = "sent"
+    GONE = "already gone"
+    CHANGED = "pid now belongs to another process"
+
+
+def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:
+    """Send `sig` only if the pid still runs the very process we observed."""
+    try:
+        proc = psutil.Process(identity.pid)
+        with proc.oneshot():
+            same = (
+                proc.create_time() == identity.create_time
+                and tuple(proc.cmdline()) == identity.cmdline
+                and proc.status() != psutil.STATUS_ZOMBIE
+            )
+        if not same:
+            return SignalOutcome.CHANGED
+        proc.send_signal(sig)  # psutil checks the create time once more itself
+    except psutil.NoSuchProcess:
+        return SignalOutcome.GONE
+    except psutil.AccessDenied:
+        return SignalOutcome.CHANGED
+    return SignalOutcome.SENT
+
+
+def still_there(identities: Collection[Identity]) -> tuple[Identity, ...]:
+    """Those of the given processes that still run (same pid, start time; not zombies)."""
+    remaining: list[Identity] = []
+    for identity in identities:
+        try:
+            proc = psutil.Process(identity.pid)
+            if proc.create_time() == identity.create_time and proc.status() != psutil.STATUS_ZOMBIE:
+                remaining.append(identity)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return tuple(remaining)

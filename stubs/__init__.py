@@ -1,0 +1,1 @@
+"""Stand-in Sun JES installations for tests and the demo."""

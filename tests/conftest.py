@@ -1,0 +1,58 @@
+"""Shared fixtures: installed agents, a password helper, stand-in servers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stubs.vcscrypt import PasswordHelper, install_password_helper
+from tests.agentcalls import Agents
+
+IN_CI = os.environ.get("CI") == "true"
+MTA_HOST = "mail.jesagent.test"  # .ci/run maps it to 127.0.0.1 in /etc/hosts
+
+
+@pytest.fixture(scope="session")
+def agents_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("agents")
+    subprocess.run(
+        [sys.executable, "-m", "shell.cli", "install", "--agents-dir", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+@pytest.fixture
+def password_helper(tmp_path: Path) -> PasswordHelper:
+    return install_password_helper(tmp_path / "vcs")
+
+
+@pytest.fixture
+def agents(agents_dir: Path, tmp_path: Path, password_helper: PasswordHelper) -> Agents:
+    log = tmp_path / "agent.log"
+    state = tmp_path / "state"
+    env = {
+        "JESAGENT_LOG": str(log),
+        "JESAGENT_STATE_DIR": str(state),
+        "JESAGENT_DECRYPT": str(password_helper.decrypt_program),
+        "VCS_HOME": str(tmp_path / "no-vcs"),
+    }
+    return Agents(agents_dir, log, state, env)
+
+
+@pytest.fixture
+def mta_host() -> str:
+    try:
+        socket.gethostbyname(MTA_HOST)
+    except OSError:
+        message = f"{MTA_HOST} does not resolve; add '127.0.0.1 {MTA_HOST}' to /etc/hosts"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return MTA_HOST

@@ -1,0 +1,174 @@
+"""Reading what VCS passes: V50 tuples, V40 positions, clean reasons, and every bad input."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from returns.pipeline import is_successful
+
+from jescore import argv
+from jescore.argv import ArgvForm, ParsedArgs
+from jescore.declaration import Raw, validate
+from jescore.sunjesmsg import DECLARATION
+from jescore.vcs import CleanReason, EntryPoint
+from tests.strategies import any_argv, valid_msg_values
+
+CONTRACT_EXAMPLE = (
+    "msg1 ResLogLevel 1 INFO State 1 2 IState 1 0 LDAPTestPasswd 1 BNCnCNc "
+    "LDAPTestUser 1 probe MonitorProgram 1 '' MsgHost 1 mail.example.com "
+    "MsgServices 4 imap 143 pop 110 SecondLevelMonitor 1 2 "
+    "ServerRoot 1 /opt/SUNWmsgsr ServerType 1 MSG"
+).split()
+CONTRACT_EXAMPLE[CONTRACT_EXAMPLE.index("''")] = ""
+
+
+def parsed(entry: EntryPoint, tokens: list[str]) -> ParsedArgs:
+    result = argv.parse(DECLARATION, entry, tokens)
+    assert is_successful(result), result
+    return result.unwrap()
+
+
+def failure(entry: EntryPoint, tokens: list[str]) -> str:
+    result = argv.parse(DECLARATION, entry, tokens)
+    assert not is_successful(result), result
+    return str(result.failure())
+
+
+def test_the_contract_example_reads_as_v50() -> None:
+    args = parsed(EntryPoint.MONITOR, CONTRACT_EXAMPLE)
+    assert args.form is ArgvForm.V50
+    assert args.resource == "msg1"
+    assert args.values["MsgServices"] == ("imap", "143", "pop", "110")
+    assert args.values["MonitorProgram"] == ("",)
+    assert args.engine == {"State": "2", "IState": "0"}
+
+
+def test_tuples_may_come_in_any_order_with_extras() -> None:
+    tokens = ["r", "ServerType", "1", "MMP", "AEPTimeout", "1", "42", "MsgHost", "1", "h"]
+    args = parsed(EntryPoint.MONITOR, tokens)
+    assert args.values == {"ServerType": ("MMP",), "MsgHost": ("h",)}
+    assert args.aep_timeout == 42
+
+
+def test_an_empty_scalar_left_out_entirely_is_read_as_empty() -> None:
+    tokens = ["r", "MonitorProgram", "1", "MsgHost", "1", "mail.example.com"]
+    assert parsed(EntryPoint.MONITOR, tokens).values == {
+        "MonitorProgram": (),
+        "MsgHost": ("mail.example.com",),
+    }
+
+
+def test_a_value_that_looks_like_a_name_is_still_read_literally() -> None:
+    tokens = ["r", "LDAPTestUser", "1", "MsgHost", "MsgHost", "1", "h"]
+    assert parsed(EntryPoint.MONITOR, tokens).values["LDAPTestUser"] == ("MsgHost",)
+
+
+def test_unknown_attributes_are_warned_about_and_ignored() -> None:
+    args = parsed(EntryPoint.MONITOR, ["r", "MsgHost", "1", "h", "SiteExtra", "2", "a", "b"])
+    assert args.values == {"MsgHost": ("h",)}
+    assert any("SiteExtra" in w for w in args.warnings)
+
+
+def test_clean_reads_its_reason_first() -> None:
+    args = parsed(EntryPoint.CLEAN, ["r", "4", "MsgHost", "1", "h"])
+    assert args.clean_reason is CleanReason.UNEXPECTED_OFFLINE
+
+
+@pytest.mark.parametrize(
+    ("entry", "tokens", "words"),
+    [
+        (EntryPoint.MONITOR, [], "no resource name"),
+        (EntryPoint.MONITOR, ["r"], "no attribute values"),
+        (EntryPoint.MONITOR, ["../etc", "MsgHost", "1", "h"], "not a VCS resource name"),
+        (EntryPoint.CLEAN, ["r"], "clean reason"),
+        (EntryPoint.CLEAN, ["r", "9", "MsgHost", "1", "h"], "0 to 5"),
+        (EntryPoint.MONITOR, ["r", "MsgHost", "1", "h", "ServerRoot"], "no value count"),
+        (EntryPoint.MONITOR, ["r", "MsgHost", "1", "h", "ServerRoot", "x", "/a"], "not a number"),
+        (
+            EntryPoint.MONITOR,
+            ["r", "MsgHost", "1", "h", "MsgServices", "4", "imap"],
+            "past the end",
+        ),
+        (EntryPoint.MONITOR, ["r", "MsgHost", "1", "h", "MsgHost", "1", "i"], "twice"),
+        (EntryPoint.MONITOR, ["r", "INFO", "2"], "missing"),
+    ],
+)
+def test_bad_argv_is_a_value_naming_the_problem(
+    entry: EntryPoint, tokens: list[str], words: str
+) -> None:
+    assert words in failure(entry, tokens)
+
+
+def test_v40_positional_form() -> None:
+    tokens = [
+        "r", "TRACE", "2", "0", "", "", "/opt/chk arg", "mail.example.com",
+        "4", "imap", "143", "smtp", "25", "3", "/opt/SUNWmsgsr", "MSG",
+    ]  # fmt: skip
+    args = parsed(EntryPoint.ONLINE, tokens)
+    assert args.form is ArgvForm.V40
+    assert args.values["MsgServices"] == ("imap", "143", "smtp", "25")
+    assert args.values["ServerType"] == ("MSG",)
+    assert args.engine["State"] == "2"
+    assert is_successful(validate(DECLARATION, args.values))
+
+
+@given(any_argv, st.sampled_from(list(EntryPoint)))
+def test_parsing_and_validation_never_raise(tokens: list[str], entry: EntryPoint) -> None:
+    result = argv.parse(DECLARATION, entry, tokens)
+    if is_successful(result):
+        validate(DECLARATION, result.unwrap().values)
+
+
+@given(valid_msg_values(), st.data())
+def test_mangled_valid_argv_never_raises(values: dict[str, Raw], data: st.DataObject) -> None:
+    tokens = list(argv.render_v50(DECLARATION, "r", values))
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(tokens)))
+        action = data.draw(st.sampled_from(["drop", "insert", "replace"]))
+        if action == "drop" and index < len(tokens):
+            del tokens[index]
+        elif action == "insert":
+            tokens.insert(index, data.draw(st.sampled_from(["7", "", "MsgHost", "-k", "x"])))
+        elif index < len(tokens):
+            tokens[index] = data.draw(st.text(max_size=5))
+    result = argv.parse(DECLARATION, EntryPoint.MONITOR, tokens)
+    if is_successful(result):
+        validate(DECLARATION, result.unwrap().values)
+
+
+def test_a_huge_argv_is_read_without_exhausting_the_stack() -> None:
+    tokens = ["r", "MsgHost", "1", "h"] + ["Extra", "0"] * 20000
+    args = parsed(EntryPoint.MONITOR, tokens)
+    assert args.values == {"MsgHost": ("h",)}
+    assert len(args.warnings) == 20000
+
+
+def _same_config(a: dict[str, Raw], b: dict[str, Raw]) -> None:
+    left, right = validate(DECLARATION, a), validate(DECLARATION, b)
+    assert is_successful(left), left
+    assert is_successful(right), right
+    for attr in DECLARATION.attrs:
+        assert left.unwrap()[attr] == right.unwrap()[attr], attr.name
+
+
+@given(valid_msg_values(), st.integers(1, 3600))
+def test_valid_attributes_survive_a_round_trip_through_v50(
+    values: dict[str, Raw], budget: int
+) -> None:
+    tokens = argv.render_v50(DECLARATION, "res", values, {"AEPTimeout": str(budget)})
+    args = parsed(EntryPoint.MONITOR, list(tokens))
+    assert args.form is ArgvForm.V50
+    assert args.aep_timeout == budget
+    _same_config(values, dict(args.values))
+
+
+@given(valid_msg_values(), st.sampled_from(list(CleanReason)))
+def test_valid_attributes_survive_a_round_trip_through_v40(
+    values: dict[str, Raw], reason: CleanReason
+) -> None:
+    tokens = argv.render_v40(DECLARATION, "res", values, {"State": "1"}, reason)
+    args = parsed(EntryPoint.CLEAN, list(tokens))
+    assert args.form is ArgvForm.V40
+    assert args.clean_reason is reason
+    _same_config(values, dict(args.values))

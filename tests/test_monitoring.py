@@ -1,0 +1,116 @@
+"""The monitor policy shared by all types: verdicts, MonitorProgram, cycles, budgets."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jescore.monitoring import (
+    VERDICT_TABLE,
+    Budget,
+    Next,
+    SecondLevel,
+    State,
+    advance_cycle,
+    cycles_until_due,
+    decide,
+    read_program_exit,
+    stop_timeline,
+)
+
+MONITOR_CODES = {99, 100, *range(101, 111)}
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "exit_code"),
+    [
+        (0, State.ONLINE, 110),
+        (110, State.ONLINE, 110),
+        (1, State.OFFLINE, 100),
+        (100, State.OFFLINE, 100),
+        (105, State.ONLINE, 105),
+        (101, State.ONLINE, 101),
+        (109, State.ONLINE, 109),
+        (2, State.UNKNOWN, 99),
+        (99, State.UNKNOWN, 99),
+        (111, State.UNKNOWN, 99),
+        (-9, State.UNKNOWN, 99),
+        (None, State.UNKNOWN, 99),
+    ],
+)
+def test_monitor_program_exit_codes_read_as_the_seed_says(
+    code: int | None, state: State, exit_code: int
+) -> None:
+    verdict = read_program_exit(code)
+    assert verdict.state is state
+    assert verdict.code == exit_code
+
+
+def test_the_verdict_table_covers_every_case() -> None:
+    assert set(VERDICT_TABLE) == {(ok, s) for ok in (True, False) for s in SecondLevel}
+    assert all(VERDICT_TABLE[(False, s)] is Next.OFFLINE for s in SecondLevel)
+
+
+@given(
+    st.booleans(),
+    st.sampled_from(list(SecondLevel)),
+    st.one_of(st.none(), st.integers(-300, 300).map(read_program_exit)),
+)
+def test_the_monitor_verdict_is_always_a_vcs_monitor_code(
+    first_ok: bool, second: SecondLevel, program: object
+) -> None:
+    assert program is None or hasattr(program, "state")
+    verdict = decide(first_ok, "procs", second, "why", program)  # type: ignore[arg-type]
+    assert verdict.code in MONITOR_CODES
+    if not first_ok or second is SecondLevel.FAILED:
+        assert verdict.state is State.OFFLINE
+    if verdict.state is State.ONLINE:
+        assert first_ok and second in {SecondLevel.NOT_DUE, SecondLevel.PASSED}
+
+
+def test_an_inconclusive_second_level_is_unknown_not_offline() -> None:
+    assert decide(True, "ok", SecondLevel.INCONCLUSIVE, "no helper", None).code == 99
+
+
+@given(st.integers(0, 50), st.integers(1, 300))
+def test_the_second_level_runs_on_exactly_every_nth_cycle(every: int, cycles: int) -> None:
+    stored: int | None = None
+    due_at: list[int] = []
+    for number in range(1, cycles + 1):
+        cycle = advance_cycle(stored, every)
+        stored = cycle.to_store
+        if cycle.due:
+            due_at.append(number)
+    expected = [] if every == 0 else list(range(every, cycles + 1, every))
+    assert due_at == expected
+
+
+@given(st.one_of(st.none(), st.integers(-(10**9), 10**9)), st.integers(1, 100))
+def test_a_corrupt_count_restarts_the_rhythm_and_never_fails(
+    stored: int | None, every: int
+) -> None:
+    cycle = advance_cycle(stored, every)
+    assert 1 <= cycle.position <= every
+    assert 0 <= cycle.to_store < every
+    until = cycles_until_due(stored, every)
+    assert until is not None
+    assert 1 <= until <= every
+    assert cycle.due == (until == 1)
+
+
+@given(st.floats(0.5, 100_000), st.floats(-10, 100_000), st.integers(0, 20))
+def test_probe_thresholds_fit_inside_the_time_left(seconds: float, left: float, steps: int) -> None:
+    budget = Budget(seconds)
+    share = budget.step_timeout(left, steps)
+    if share is not None:
+        assert share >= 1
+        assert share * steps <= left - budget.margin + 1e-9 or share == 1
+
+
+@given(st.floats(0.1, 100_000))
+def test_the_stop_timeline_is_ordered_and_inside_the_budget(seconds: float) -> None:
+    budget = Budget(seconds)
+    line = stop_timeline(budget)
+    assert 0 < line.command_timeout < line.wait_until < line.term_until < line.kill_until
+    assert line.kill_until <= max(seconds - budget.margin, 0.5)
