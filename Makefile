@@ -23,7 +23,7 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 demo: $(STAMP)
-	$(PY) -m shell.demo
+	$(PY) -m stubs.demo
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

@@ -14,13 +14,12 @@ from jescore.sunjesmsg import DECLARATION
 from jescore.vcs import CleanReason, EntryPoint
 from tests.strategies import any_argv, valid_msg_values
 
-CONTRACT_EXAMPLE = (
-    "msg1 ResLogLevel 1 INFO State 1 2 IState 1 0 LDAPTestPasswd 1 BNCnCNc "
-    "LDAPTestUser 1 probe MonitorProgram 1 '' MsgHost 1 mail.example.com "
-    "MsgServices 4 imap 143 pop 110 SecondLevelMonitor 1 2 "
-    "ServerRoot 1 /opt/SUNWmsgsr ServerType 1 MSG"
-).split()
-CONTRACT_EXAMPLE[CONTRACT_EXAMPLE.index("''")] = ""
+CONTRACT_EXAMPLE = [
+    "msg1", "ResLogLevel", "1", "INFO", "State", "1", "2", "IState", "1", "0",
+    "LDAPTestPasswd", "1", "BNCnCNc", "LDAPTestUser", "1", "probe", "MonitorProgram", "1", "",
+    "MsgHost", "1", "mail.example.com", "MsgServices", "4", "imap", "143", "pop", "110",
+    "SecondLevelMonitor", "1", "2", "ServerRoot", "1", "/opt/SUNWmsgsr", "ServerType", "1", "MSG",
+]  # fmt: skip
 
 
 def parsed(entry: EntryPoint, tokens: list[str]) -> ParsedArgs:

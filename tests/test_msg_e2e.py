@@ -85,7 +85,9 @@ def test_online_twice_is_harmless(agents: Agents, server: StandInServer) -> None
     assert server.pids("stored") == pids
 
 
-def test_stored_not_ready_is_caught_by_the_second_level(agents: Agents, server: StandInServer) -> None:
+def test_stored_not_ready_is_caught_by_the_second_level(
+    agents: Agents, server: StandInServer
+) -> None:
     core = attrs(server, "core", SecondLevelMonitor="1")
     call(agents, "online", core)
     server.inject("stored.notready")
@@ -104,7 +106,9 @@ def test_the_second_level_runs_every_nth_cycle(agents: Agents, server: StandInSe
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
 
-def test_a_corrupt_cycle_count_never_fails_the_monitor(agents: Agents, server: StandInServer) -> None:
+def test_a_corrupt_cycle_count_never_fails_the_monitor(
+    agents: Agents, server: StandInServer
+) -> None:
     core = attrs(server, "core", SecondLevelMonitor="2")
     call(agents, "online", core)
     agents.state.mkdir(exist_ok=True)
@@ -128,7 +132,9 @@ def test_imap_pop_with_a_test_user(
     assert watched.code == 110, watched.lines
     assert watched.logged("imap synthetic transaction passed")
     assert watched.logged("pop synthetic transaction passed")
-    wrong = attrs(server, "imap", "pop", SecondLevelMonitor="1", **with_user(password_helper, "nope"))
+    wrong = attrs(
+        server, "imap", "pop", SecondLevelMonitor="1", **with_user(password_helper, "nope")
+    )
     assert call(agents, "monitor", wrong).code == 100
 
 
@@ -152,9 +158,7 @@ def test_the_password_goes_on_stdin_never_in_argv_or_the_log(
     server.immonitor_access.rename(real)
     record = tmp_path / "record"
     server.immonitor_access.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" >> {record}.argv\n'
-        f"tee -a {record}.stdin | {real} \"$@\"\n"
+        f'#!/bin/sh\nprintf "%s\\n" "$@" >> {record}.argv\ntee -a {record}.stdin | {real} "$@"\n'
     )
     server.immonitor_access.chmod(0o755)
     mail = attrs(server, "imap", SecondLevelMonitor="1", **with_user(password_helper))
@@ -244,7 +248,9 @@ def test_smtp_uses_user_at_domain(
 def test_the_multiplexor(tmp_path: Path, agents: Agents, password_helper: PasswordHelper) -> None:
     mmp = build_server_root(tmp_path / "mmp", server_type="MMP", users={"probe": PASSWORD})
     try:
-        values = attrs(mmp, "imap", "pop", "imaps", SecondLevelMonitor="1", **with_user(password_helper))
+        values = attrs(
+            mmp, "imap", "pop", "imaps", SecondLevelMonitor="1", **with_user(password_helper)
+        )
         assert call(agents, "online", values).code == 0
         assert mmp.pids("AService")
         watched = call(agents, "monitor", values)
@@ -305,7 +311,10 @@ def test_clean_touches_only_its_own_installation(tmp_path: Path, agents: Agents)
             call(agents, "online", attrs(one, "core"))
             call(agents, "online", attrs(one, "imap"))
         first.inject("msstart.ignore-k")
-        assert call(agents, "clean", attrs(first, "imap"), reason=CleanReason.ONLINE_INEFFECTIVE).code == 0
+        assert (
+            call(agents, "clean", attrs(first, "imap"), reason=CleanReason.ONLINE_INEFFECTIVE).code
+            == 0
+        )
         assert not first.pids("imapd")
         assert second.pids("imapd")
     finally:
@@ -350,7 +359,9 @@ def test_monitor_program(agents: Agents, server: StandInServer, tmp_path: Path) 
     ran = tmp_path / "ran"
     program.write_text(f'#!/bin/sh\necho "$1" >> {ran}\nexit "$1"\n')
     program.chmod(0o755)
-    assert call(agents, "monitor", attrs(server, "core", MonitorProgram=f"{program} 105")).code == 100
+    assert (
+        call(agents, "monitor", attrs(server, "core", MonitorProgram=f"{program} 105")).code == 100
+    )
     assert not ran.exists()  # first level failed: the program is not run
     call(agents, "online", attrs(server, "core"))
     for exit_code, verdict in [(0, 110), (105, 105), (1, 100), (7, 99), (110, 110)]:
@@ -373,7 +384,9 @@ def test_unknown_arguments_are_warned_about(agents: Agents, server: StandInServe
     assert outcome.logged("'SiteNote' is not an attribute of SunJESMsg")
 
 
-def test_log_through_halog_when_vcs_is_there(agents: Agents, server: StandInServer, tmp_path: Path) -> None:
+def test_log_through_halog_when_vcs_is_there(
+    agents: Agents, server: StandInServer, tmp_path: Path
+) -> None:
     halog = tmp_path / "halog"
     record = tmp_path / "halog.args"
     halog.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {record}\necho >> {record}\n')
