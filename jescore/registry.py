@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from jescore import sunjesmsg
+from jescore import sunjesadm, sunjesmsg
 from jescore.policy import ResourcePolicy
 
 POLICIES: dict[str, ResourcePolicy] = {
     sunjesmsg.DECLARATION.type_name: sunjesmsg.POLICY,
+    sunjesadm.DECLARATION.type_name: sunjesadm.POLICY,
 }
