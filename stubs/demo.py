@@ -40,7 +40,7 @@ class Step:
     resource: str
     entry: str
     expect: int
-    before: Callable[[], None] | None = None
+    before: Callable[[], object] | None = None
     reason: CleanReason | None = None
 
 
@@ -89,7 +89,7 @@ def main() -> int:
             Step("Cycle 2 of 2: synthetic IMAP and POP logins too.", "msg_mail", "monitor", 110),
             Step(
                 "Fault: imapd is killed. The first level notices.",
-                "msg_mail", "monitor", 100, before=lambda: stand_in.kill("imapd") and None,
+                "msg_mail", "monitor", 100, before=lambda: stand_in.kill("imapd"),
             ),
             Step(
                 "VCS calls clean (reason 4): only this resource's processes go; the core stays.",
