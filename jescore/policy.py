@@ -38,9 +38,10 @@ SECOND_LEVEL_MONITOR: Attr[int] = Attr(
 class Watch:
     """What the shell should observe for one decision."""
 
-    process_names: frozenset[str]  # cheap filter for the process-table scan
+    process_names: frozenset[str] = frozenset()  # cheap filter for the process-table scan
     files: tuple[str, ...] = ()  # read their contents (pid files)
     paths: tuple[str, ...] = ()  # tell which exist as executables
+    identify: tuple[tuple[str, ...], ...] = ()  # run those whose program exists; keep output
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Snapshot:
     processes: tuple[ProcessInfo, ...]
     files: Mapping[str, str | None] = field(default_factory=dict)
     executables: frozenset[str] = frozenset()
+    outputs: Mapping[tuple[str, ...], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,14 @@ class ResourcePolicy(Protocol):
 
     def first_level(self, cfg: Config, snap: Snapshot) -> FirstLevel: ...
 
+    def deep_watch(self, cfg: Config) -> Watch:
+        """What else to observe, only on cycles where the second level runs."""
+        ...
+
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]: ...
+
+    def ready_probes(self, cfg: Config) -> tuple[Probe, ...]:
+        """What must pass, after the processes appear, before online reports success."""
+        ...
 
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]: ...

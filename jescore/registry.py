@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from jescore import sunjesadm, sunjesmsg
+from jescore import sunjesadm, sunjesldap, sunjesmsg
 from jescore.policy import ResourcePolicy
 
 POLICIES: dict[str, ResourcePolicy] = {
     sunjesmsg.DECLARATION.type_name: sunjesmsg.POLICY,
     sunjesadm.DECLARATION.type_name: sunjesadm.POLICY,
+    sunjesldap.DECLARATION.type_name: sunjesldap.POLICY,
 }

@@ -161,6 +161,12 @@ class AdmPolicy:
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
         return tuple(p for role in ROLES for p in snap.processes if belongs(cfg, p, role))
 
+    def deep_watch(self, cfg: Config) -> Watch:
+        return Watch()
+
+    def ready_probes(self, cfg: Config) -> tuple[Probe, ...]:
+        return ()
+
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         host, port = cfg[ADMIN_HOST], cfg[ADMIN_PORT]
         if not cfg[ADMIN_USER]:

@@ -240,6 +240,12 @@ class MsgPolicy:
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
         return tuple(p for name in process_names(cfg) for p in self._mine(cfg, snap, name))
 
+    def deep_watch(self, cfg: Config) -> Watch:
+        return Watch()
+
+    def ready_probes(self, cfg: Config) -> tuple[Probe, ...]:
+        return ()
+
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
         host = cfg[MSG_HOST]

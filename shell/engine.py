@@ -5,6 +5,7 @@ The same driver serves every resource type; everything it decides comes from jes
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections.abc import Mapping, Sequence
@@ -68,6 +69,7 @@ from shell.run import connect, run_program
 
 FILE_LIMIT = 4096
 STOP_POLL_SECONDS = 0.25
+READY_PROBE_SECONDS = 2
 
 # What each entry point answers when it cannot do its job (bad arguments, bad attributes).
 FAILURE_EXIT = {
@@ -78,7 +80,10 @@ FAILURE_EXIT = {
 }
 
 
-def observe(watch: Watch) -> Snapshot:
+IDENTIFY_SECONDS = 3.0
+
+
+def observe(watch: Watch, *, time_left: float = IDENTIFY_SECONDS) -> Snapshot:
     files: dict[str, str | None] = {}
     for path in watch.files:
         try:
@@ -86,10 +91,23 @@ def observe(watch: Watch) -> Snapshot:
                 files[path] = handle.read(FILE_LIMIT).decode("utf-8", "replace")
         except OSError:
             files[path] = None
-    executables = frozenset(
-        p for p in watch.paths if Path(p).is_file() and Path(p).stat().st_mode & 0o111
+    executables = frozenset(p for p in watch.paths if os.access(p, os.X_OK) and Path(p).is_file())
+    outputs: dict[tuple[str, ...], str] = {}
+    for command in watch.identify:
+        if command[0] in executables:
+            limit = min(IDENTIFY_SECONDS, max(time_left, 0.1))
+            outputs[command] = run_program(command, timeout=limit).output
+    processes = proctable.scan(watch.process_names) if watch.process_names else ()
+    return Snapshot(processes, files, executables, outputs)
+
+
+def merged(first: Snapshot, more: Snapshot) -> Snapshot:
+    return Snapshot(
+        first.processes,
+        {**first.files, **more.files},
+        first.executables | more.executables,
+        {**first.outputs, **more.outputs},
     )
-    return Snapshot(proctable.scan(watch.process_names), files, executables)
 
 
 @dataclass
@@ -208,15 +226,30 @@ def do_online(call: Call) -> int:
     result = call.execute(command, call.budget.usable * 0.6 - call.elapsed())
     if not _command_ok(call, command, result):
         return NO_EXTRA_WAIT
-    last = policy.first_level(cfg, call.observe())
-    while not last.ok and call.time_left() > call.budget.margin:
-        time.sleep(ONLINE_POLL_SECONDS)
+    ready, why = False, "the processes did not appear"
+    while True:
         last = policy.first_level(cfg, call.observe())
-    if last.ok:
+        if last.ok:
+            ready, why = _ready(call)
+        if ready or call.time_left() <= call.budget.margin:
+            break
+        time.sleep(ONLINE_POLL_SECONDS)
+    if ready:
         log.info(Msg.STARTED, f"online after {call.elapsed():.1f} s: {last.summary}")
     else:
-        log.error(Msg.NOT_STARTED, f"not online after {call.elapsed():.1f} s; {last.summary}")
+        log.error(
+            Msg.NOT_STARTED, f"not online after {call.elapsed():.1f} s: {why}; {last.summary}"
+        )
     return NO_EXTRA_WAIT
+
+
+def _ready(call: Call) -> tuple[bool, str]:
+    """Whether the policy's readiness probes pass (each gets a couple of seconds)."""
+    for probe in call.policy.ready_probes(call.cfg):
+        judgement = run_probe(call, probe, READY_PROBE_SECONDS)
+        if judgement.outcome is not ProbeOutcome.PASSED:
+            return False, judgement.reason
+    return True, ""
 
 
 def _command_ok(call: Call, command: Command, result: ProgramResult) -> bool:
@@ -351,7 +384,8 @@ def monitor_verdict(call: Call) -> Verdict:
 
 
 def run_second_level(call: Call, snap: Snapshot) -> tuple[SecondLevel, str]:
-    probes = call.policy.second_level(call.cfg, snap)
+    deep = observe(call.policy.deep_watch(call.cfg), time_left=call.time_left() / 4)
+    probes = call.policy.second_level(call.cfg, merged(snap, deep))
     pending_program = 1 if call.cfg[MONITOR_PROGRAM] else 0
     reasons: list[str] = []
     for index, probe in enumerate(probes):

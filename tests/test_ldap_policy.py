@@ -1,0 +1,130 @@
+"""SunJESLDAP decisions: processes and pid files, ldapsearch location and dialect."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from returns.pipeline import is_successful
+
+from jescore.commands import ProgramProbe, TcpProbe, fill
+from jescore.declaration import Config, Raw, validate
+from jescore.policy import Snapshot
+from jescore.processes import ProcessInfo
+from jescore.sunjesldap import (
+    DECLARATION,
+    POLICY,
+    Dialect,
+    dialect_of,
+    ldapsearch_candidates,
+    version_command,
+)
+
+ROOT = "/sunone/dirsrv/slapd-prod1"
+
+
+def config(**more: str) -> Config:
+    values: dict[str, Raw] = {"InstanceRoot": (ROOT,), "LDAPHost": ("ldap.example.com",)}
+    values.update({k: (v,) for k, v in more.items()})
+    result = validate(DECLARATION, values)
+    assert is_successful(result), result
+    return result.unwrap()
+
+
+def slapd(
+    pid: int, instance: str = ROOT, *, zombie: bool = False, name: str = "ns-slapd"
+) -> ProcessInfo:
+    return ProcessInfo(
+        pid,
+        name,
+        ("./ns-slapd", "-D", instance, "-i", f"{instance}/logs/pid"),
+        5.0,
+        zombie,
+        cwd="/x",
+    )
+
+
+def test_defaults_and_start_stop() -> None:
+    cfg = config()
+    assert POLICY.start(cfg).argv == (f"{ROOT}/start-slapd",)
+    assert POLICY.start(cfg).ok_exit_codes == {0, 2}
+    assert POLICY.stop(cfg).argv == (f"{ROOT}/stop-slapd",)
+    assert POLICY.start(config(SSLDbPasswd="Enc")).stdin_secret == "SSLDbPasswd"
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"InstanceRoot": "slapd-x"}, "InstanceRoot: 'slapd-x' is not an absolute path"),
+        ({"LDAPPort": "0"}, "LDAPPort: port 0 is outside"),
+        ({"SSLPort": "65536"}, "SSLPort: port 65536 is outside"),
+        ({"LDAPHost": "ldap host"}, "LDAPHost: 'ldap host' is not a host name"),
+    ],
+)
+def test_validation(values: dict[str, str], words: str) -> None:
+    raw: dict[str, Raw] = {"InstanceRoot": (ROOT,), "LDAPHost": ("h",)}
+    raw.update({k: (v,) for k, v in values.items()})
+    result = validate(DECLARATION, raw)
+    assert not is_successful(result)
+    assert any(words in str(v) for v in result.failure())
+
+
+def test_the_instance_is_found_by_its_dash_d_argument() -> None:
+    cfg = config()
+    pid_file = f"{ROOT}/logs/pid"
+    assert POLICY.first_level(cfg, Snapshot((slapd(7),), {pid_file: "7\n"})).ok
+    assert POLICY.first_level(cfg, Snapshot((slapd(7),), {pid_file: None})).ok  # no pid file
+    assert not POLICY.first_level(cfg, Snapshot((slapd(7, ROOT + "2"),), {})).ok
+    assert not POLICY.first_level(cfg, Snapshot((slapd(7, zombie=True),), {})).ok
+    assert not POLICY.first_level(cfg, Snapshot((slapd(7, name="bash"),), {})).ok
+
+
+def test_a_stale_or_reused_pid_never_counts() -> None:
+    cfg = config()
+    pid_file = f"{ROOT}/logs/pid"
+    reused = ProcessInfo(42, "bash", ("bash",), 1.0)
+    level = POLICY.first_level(cfg, Snapshot((reused,), {pid_file: "42"}))
+    assert not level.ok
+    running = POLICY.first_level(cfg, Snapshot((slapd(9),), {pid_file: "42"}))
+    assert running.ok
+    assert "stale" in running.notes[0]
+
+
+def test_ldapsearch_locations_follow_the_seed() -> None:
+    assert ldapsearch_candidates(config()) == (
+        "/sunone/dirsrv/shared/bin/ldapsearch",
+        "/opt/SUNWdsee/dsee6/bin/ldapsearch",
+        "/opt/SUNWdsee/dsee6/bin/sparcv9/ldapsearch",
+        "/usr/bin/ldapsearch",
+    )
+
+
+def test_the_search_speaks_the_clients_dialect() -> None:
+    cfg = config(LDAPPort="3389", SSLPort="636")
+    sun_path = "/sunone/dirsrv/shared/bin/ldapsearch"
+    sun = POLICY.second_level(
+        cfg, Snapshot((), executables=frozenset({sun_path, "/usr/bin/ldapsearch"}))
+    )
+    assert isinstance(sun[0], ProgramProbe)
+    assert fill(sun[0].argv, 5) == (
+        sun_path, "-h", "ldap.example.com", "-p", "3389", "-l", "5",
+        "-b", "cn=monitor", "-s", "base", "(objectclass=*)", "version",
+    )  # fmt: skip
+    assert sun[1] == TcpProbe("secure port", "ldap.example.com", 636, tls=True)
+    system = "/usr/bin/ldapsearch"
+    banner = {version_command(system): "ldapsearch: @(#) $OpenLDAP: ldapsearch 2.5.13 $"}
+    modern = POLICY.second_level(cfg, Snapshot((), executables=frozenset({system}), outputs=banner))
+    assert isinstance(modern[0], ProgramProbe)
+    assert fill(modern[0].argv, 4)[:9] == (
+        system, "-x", "-LLL", "-H", "ldap://ldap.example.com:3389", "-o", "nettimeout=4", "-l", "4",
+    )  # fmt: skip
+
+
+def test_without_any_ldapsearch_the_probe_says_so() -> None:
+    (probe,) = POLICY.second_level(config(), Snapshot(()))
+    assert "no ldapsearch" in probe.what
+
+
+@given(st.one_of(st.none(), st.text()))
+def test_dialect_detection_is_total(text: str | None) -> None:
+    assert dialect_of(text) in set(Dialect)
