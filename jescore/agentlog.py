@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jescore.checks import LogLevel
-from jescore.vcs import MESSAGE_CATEGORY
+from jescore.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
 
 MASK = "********"
 
@@ -63,6 +63,32 @@ class LogRecord:
     level: LogLevel
     msg: Msg
     text: str
+
+
+# LogDbg: which debug messages each level adds (documented in docs/policy.md).
+DEBUG_LEVELS: dict[int, str] = {
+    1: "each entry point's start and end, with its budget and time taken",
+    2: "every command run, its exit code and how long it took",
+    3: "the output of every command",
+    4: "the process-table scan and the pid files read",
+    5: "the argument vector as read (secrets masked) and each probe's time share",
+}
+
+
+def debug_levels(words: Iterable[str]) -> frozenset[int]:
+    """The DBG_n levels named in a LogDbg value ("DBG_1 DBG_3", "DBG_5"); others ignored."""
+    found: set[int] = set()
+    for word in words:
+        for part in word.replace(",", " ").split():
+            number = part.upper().removeprefix("DBG_")
+            if number.isdigit() and 1 <= int(number) <= 21:
+                found.add(int(number))
+    return frozenset(found)
+
+
+def format_debug_line(stamp: str, level: int, where: str) -> str:
+    """A debug line; `where` is body(type, resource, entry point, text)."""
+    return f"{stamp} VCS DBG_{level} V-16-{DEBUG_CATEGORY}-0 {where}"
 
 
 def wanted(configured: LogLevel, record_level: LogLevel) -> bool:

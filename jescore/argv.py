@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from returns.result import Failure, Result, Success
 
 from jescore.checks import shown
-from jescore.declaration import ENGINE_SCALARS, Declaration, Dimension, Raw
+from jescore.declaration import ENGINE_SCALARS, ENGINE_VECTORS, Declaration, Dimension, Raw
 from jescore.vcs import CleanReason, EntryPoint
 
 _COUNT = re.compile(r"^[0-9]{1,6}$")
@@ -160,6 +160,8 @@ def _split(decl: Declaration, found: _Tuples) -> Result[_Split, str]:
             values[name] = raw
         elif name in ENGINE_SCALARS:
             engine[name] = raw[0] if raw else ""
+        elif name in ENGINE_VECTORS:
+            engine[name] = " ".join(raw)
         else:
             warnings.append(
                 f"{shown(name)} is not an attribute of {decl.type_name}; its value is ignored"
@@ -189,7 +191,7 @@ def _parse_v40(decl: Declaration, rest: tuple[str, ...]) -> Result[_Split, str]:
         if decl.attr(name) is not None:
             values[name] = raw
         else:
-            engine[name] = raw[0] if raw else ""
+            engine[name] = " ".join(raw) if name in ENGINE_VECTORS else (raw[0] if raw else "")
     warnings: tuple[str, ...] = ()
     if index < len(rest):
         warnings = (f"{len(rest) - index} values after the ArgList are ignored",)
@@ -213,10 +215,17 @@ def render_v50(
             raw = values.get(name, decl.attr(name).default)  # type: ignore[union-attr]
             out += [name, str(len(raw)), *raw]
         elif name in extra:
-            out += [name, "1", extra.pop(name)]
+            out += _engine_tuple(name, extra.pop(name))
     for name, value in extra.items():
-        out += [name, "1", value]
+        out += _engine_tuple(name, value)
     return tuple(out)
+
+
+def _engine_tuple(name: str, value: str) -> list[str]:
+    if name in ENGINE_VECTORS:
+        words = value.split()
+        return [name, str(len(words)), *words]
+    return [name, "1", value]
 
 
 def render_v40(
@@ -233,7 +242,10 @@ def render_v40(
         out.append(str(reason.value))
     for name in decl.arglist:
         attr = decl.attr(name)
-        if attr is None:
+        if attr is None and name in ENGINE_VECTORS:
+            words = extra.get(name, "").split()
+            out += [str(len(words)), *words]
+        elif attr is None:
             out.append(extra.get(name, ""))
         elif attr.dimension is Dimension.SCALAR:
             raw = values.get(name, attr.default)

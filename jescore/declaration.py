@@ -45,6 +45,7 @@ class Attr(Generic[T]):
     description: str
     convert: Callable[[Raw], Result[T, str]] = field(repr=False, compare=False)
     secret: bool = False
+    zone_only: bool = False  # declared only in the Solaris zone variants of the types file
 
     def types_cf_default(self) -> str | None:
         """The default as a types.cf declaration would spell it, or None for no default."""
@@ -94,6 +95,8 @@ class CrossCheck:
 
 # Arguments that VCS may place in the ArgList or append to it besides declared attributes.
 ENGINE_SCALARS: tuple[str, ...] = ("State", "IState", "AEPTimeout")
+# LogDbg is VCS's own (static keylist); a site may add it to the ArgList to pass it on.
+ENGINE_VECTORS: tuple[str, ...] = ("LogDbg",)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,18 @@ class Declaration:
             return found.dimension
         if name in ENGINE_SCALARS:
             return Dimension.SCALAR
+        if name in ENGINE_VECTORS:
+            return Dimension.VECTOR
         return None
+
+    def arglist_for(self, *, zones: bool) -> tuple[str, ...]:
+        """The ArgList of a types file; zone variants append the zone-only attributes."""
+        extra = tuple(a.name for a in self.attrs if a.zone_only) if zones else ()
+        return self.arglist + extra
+
+    @property
+    def zone_capable(self) -> bool:
+        return any(a.zone_only for a in self.attrs)
 
     @property
     def secret_names(self) -> frozenset[str]:

@@ -5,7 +5,7 @@ docs/policy.md is this module's output; a test fails when the committed page dif
 
 from __future__ import annotations
 
-from jescore.agentlog import Msg
+from jescore.agentlog import DEBUG_LEVELS, Msg
 from jescore.declaration import Declaration, Dimension
 from jescore.monitoring import VERDICT_TABLE, read_program_exit
 from jescore.msg_services import ALIASES, SERVICES, ProbeStyle
@@ -109,6 +109,11 @@ def messages() -> str:
     )
 
 
+def debug_levels() -> str:
+    rows = [[f"DBG_{level}", text] for level, text in DEBUG_LEVELS.items()]
+    return _table(["LogDbg level", "adds"], rows)
+
+
 def policy_page() -> str:
     parts = [
         HEADER,
@@ -131,5 +136,9 @@ def policy_page() -> str:
         budgets(),
         "\n## Log message ids\n",
         messages(),
+        "\n## Debug levels (LogDbg)\n\nDebug lines read `DBG_<n> V-16-50-0`. The agent takes "
+        "LogDbg from its arguments when the type's ArgList includes it, or from "
+        "JESAGENT_LOGDBG in its environment.\n",
+        debug_levels(),
     ]
     return "\n".join(parts)

@@ -33,6 +33,13 @@ SECOND_LEVEL_MONITOR: Attr[int] = Attr(
     checks.count,
 )  # fmt: skip
 
+CONTAINER_NAME: Attr[str] = Attr(
+    "ContainerName", VcsType.STR, Dimension.SCALAR, ("",), False,
+    "Solaris zone the instance runs in (zone types only). When the agent runs in the global "
+    "zone, commands go through zlogin and only that zone's processes count.",
+    checks.text, zone_only=True,
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Watch:

@@ -15,6 +15,7 @@ from jescore import checks
 from jescore.commands import Command, Expect, Probe, ProgramProbe, TcpProbe, ThresholdSlot
 from jescore.declaration import Attr, Config, Declaration, Dimension, VcsType
 from jescore.policy import (
+    CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
     SECOND_LEVEL_MONITOR,
@@ -55,7 +56,7 @@ DECLARATION = Declaration(
     type_name="SunJESLDAP",
     attrs=(
         RES_LOG_LEVEL, INSTANCE_ROOT, LDAP_HOST, LDAP_PORT, MONITOR_PROGRAM, SSL_PORT,
-        SSL_DB_PASSWD, SECOND_LEVEL_MONITOR,
+        SSL_DB_PASSWD, SECOND_LEVEL_MONITOR, CONTAINER_NAME,
     ),
     arglist=(
         "ResLogLevel", "State", "IState", "InstanceRoot", "LDAPHost", "LDAPPort",

@@ -30,6 +30,7 @@ from jescore.msg_services import (
     lookup,
 )
 from jescore.policy import (
+    CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
     SECOND_LEVEL_MONITOR,
@@ -158,7 +159,7 @@ DECLARATION = Declaration(
     type_name="SunJESMsg",
     attrs=(
         RES_LOG_LEVEL, LDAP_TEST_PASSWD, LDAP_TEST_USER, MONITOR_PROGRAM, MSG_HOST,
-        MSG_SERVICES, SECOND_LEVEL_MONITOR, SERVER_ROOT, SERVER_TYPE,
+        MSG_SERVICES, SECOND_LEVEL_MONITOR, SERVER_ROOT, SERVER_TYPE, CONTAINER_NAME,
     ),
     arglist=(
         "ResLogLevel", "State", "IState", "LDAPTestPasswd", "LDAPTestUser", "MonitorProgram",

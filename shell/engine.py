@@ -16,7 +16,8 @@ from returns.pipeline import is_successful
 from returns.result import Failure, Success
 
 from jescore import argv as vcs_argv
-from jescore.agentlog import Msg
+from jescore import zones
+from jescore.agentlog import Msg, debug_levels
 from jescore.checks import LogLevel
 from jescore.commands import (
     Command,
@@ -46,6 +47,7 @@ from jescore.monitoring import (
     unknown,
 )
 from jescore.policy import (
+    CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
     SECOND_LEVEL_MONITOR,
@@ -63,7 +65,7 @@ from jescore.vcs import (
     EntryPoint,
     MonitorCode,
 )
-from shell import cyclestate, proctable, secrets
+from shell import cyclestate, proctable, secrets, zoneinfo
 from shell.logsink import AgentLog
 from shell.run import connect, run_program
 
@@ -122,6 +124,16 @@ class Call:
     log: AgentLog
     started: float
     _plain: dict[str, str] = field(default_factory=dict)
+    _agent_zone: list[str | None] = field(default_factory=list)
+
+    @property
+    def container(self) -> str:
+        return self.cfg[CONTAINER_NAME] if self.cfg.has(CONTAINER_NAME) else ""
+
+    def agent_zone(self) -> str | None:
+        if not self._agent_zone:
+            self._agent_zone.append(zoneinfo.current_zone() if self.container else None)
+        return self._agent_zone[0]
 
     @property
     def type_name(self) -> str:
@@ -154,16 +166,36 @@ class Call:
             if plain is None:
                 return ProgramResult(False, None, "", f"{command.stdin_secret} is unavailable")
             stdin = (plain + "\n").encode()
-        self.log.trace(Msg.RUN, f"running {' '.join(command.argv)} (limit {timeout:.0f} s)")
+        argv = zones.in_zone(command.argv, self.container, self.agent_zone())
+        self.log.trace(Msg.RUN, f"running {' '.join(argv)} (limit {timeout:.0f} s)")
         if timeout <= 0:
             return ProgramResult(False, None, "", "no time left in the budget")
-        result = run_program(command.argv, timeout=timeout, stdin_data=stdin)
+        began = time.monotonic()
+        result = run_program(argv, timeout=timeout, stdin_data=stdin)
+        took = time.monotonic() - began
+        ending = (
+            "was stopped at its limit" if result.exit_code is None else f"exit {result.exit_code}"
+        )
+        self.log.debug(2, f"{' '.join(argv)}: {ending} after {took:.2f} s")
+        for line in result.output.splitlines():
+            self.log.debug(3, f"{Path(argv[0]).name}> {line}")
         for line in result.output.splitlines()[-20:]:
             self.log.trace(Msg.OUTPUT, f"{Path(command.argv[0]).name}: {line}")
         return result
 
     def observe(self) -> Snapshot:
-        return observe(self.policy.watch(self.cfg))
+        snap = observe(self.policy.watch(self.cfg))
+        if self.container:
+            snap = Snapshot(
+                zones.visible(snap.processes, self.container),
+                snap.files,
+                snap.executables,
+                snap.outputs,
+            )
+        if 4 in self.log.debug_levels:
+            seen = ", ".join(f"{p.pid}:{' '.join(p.cmdline)}" for p in snap.processes) or "none"
+            self.log.debug(4, f"processes seen: {seen}; files: {dict(snap.files)}")
+        return snap
 
 
 def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
@@ -182,17 +214,22 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
         case Success(parsed):
             pass
     raw_level = parsed.values.get(RES_LOG_LEVEL.name, RES_LOG_LEVEL.default)
+    debug = debug_levels([parsed.engine.get("LogDbg", ""), os.environ.get("JESAGENT_LOGDBG", "")])
     log = AgentLog(
         type_name,
         parsed.resource,
         entry.value,
         RES_LOG_LEVEL.convert(raw_level).value_or(LogLevel.INFO),
+        debug,
     )
     for name in decl.secret_names:
         for value in parsed.values.get(name, ()):
             log.add_secret(value)
     for warning in parsed.warnings:
         log.warn(Msg.IGNORED_ARGUMENT, warning)
+    if 5 in debug:
+        shown = {name: " ".join(raw) for name, raw in parsed.values.items()}
+        log.debug(5, f"{parsed.form.value} arguments: {shown}; engine: {dict(parsed.engine)}")
     match validate(decl, parsed.values):
         case Failure(violations):
             action = "nothing was run" if entry is not EntryPoint.MONITOR else "state unknown"
@@ -205,8 +242,11 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
     call = Call(policy, entry, cfg, parsed.values, budget, log, started)
     if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
         log.info(Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}")
+    log.debug(1, f"{entry.value} begins; budget {budget.seconds:.0f} s")
     try:
-        return _DISPATCH[entry](call)
+        code = _DISPATCH[entry](call)
+        log.debug(1, f"{entry.value} answers {code} after {call.elapsed():.2f} s")
+        return code
     except Exception as error:  # VCS must get an answer, never a traceback
         log.error(Msg.COMMAND_FAILED, f"internal error: {type(error).__name__}: {error}")
         return FAILURE_EXIT[entry]
@@ -392,6 +432,7 @@ def run_second_level(call: Call, snap: Snapshot) -> tuple[SecondLevel, str]:
         seconds = call.budget.step_timeout(call.time_left(), len(probes) - index + pending_program)
         if seconds is None:
             return SecondLevel.INCONCLUSIVE, f"no time left for {probe.what}"
+        call.log.debug(5, f"{probe.what}: {seconds} s of {call.time_left():.1f} s left")
         judgement = run_probe(call, probe, seconds)
         call.log.trace(Msg.PROBE, judgement.reason)
         if judgement.outcome is ProbeOutcome.FAILED:

@@ -7,7 +7,16 @@ import os
 import sys
 import time
 
-from jescore.agentlog import HALOG_SEVERITY, LogRecord, Msg, body, format_line, redact, wanted
+from jescore.agentlog import (
+    HALOG_SEVERITY,
+    LogRecord,
+    Msg,
+    body,
+    format_debug_line,
+    format_line,
+    redact,
+    wanted,
+)
 from jescore.checks import LogLevel
 from shell.run import run_program
 
@@ -25,11 +34,19 @@ def _halog_path() -> str | None:
 class AgentLog:
     """The log of one entry point call of one resource."""
 
-    def __init__(self, type_name: str, resource: str, entry: str, level: LogLevel) -> None:
+    def __init__(
+        self,
+        type_name: str,
+        resource: str,
+        entry: str,
+        level: LogLevel,
+        debug: frozenset[int] = frozenset(),
+    ) -> None:
         self.type_name = type_name
         self.resource = resource
         self.entry = entry
         self.level = level
+        self.debug_levels = debug
         self._secrets: list[str] = []
         self.lines: list[str] = []  # what this call logged, for explain and the demo
 
@@ -52,25 +69,28 @@ class AgentLog:
     def trace(self, msg: Msg, text: str) -> None:
         self._emit(LogRecord(LogLevel.TRACE, msg, text))
 
+    def debug(self, level: int, text: str) -> None:
+        """A LogDbg message: written only when LogDbg names DBG_<level>."""
+        if level not in self.debug_levels:
+            return
+        where = body(self.type_name, self.resource, self.entry, self.mask(text))
+        line = format_debug_line(time.strftime("%Y/%m/%d %H:%M:%S"), level, where)
+        self._write(line, f"DBG_{level} {where}", "I", 0)
+
     def _emit(self, record: LogRecord) -> None:
         if not wanted(self.level, record.level):
             return
         record = LogRecord(record.level, record.msg, self.mask(record.text))
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
         line = format_line(stamp, record, self.type_name, self.resource, self.entry)
+        where = body(self.type_name, self.resource, self.entry, record.text)
+        self._write(line, where, HALOG_SEVERITY[record.level], int(record.msg))
+
+    def _write(self, line: str, where: str, severity: str, msgid: int) -> None:
         self.lines.append(line)
         halog = _halog_path()
         if halog is not None:
-            text = body(self.type_name, self.resource, self.entry, record.text)
-            argv = (
-                halog,
-                "-add",
-                text,
-                "-sev",
-                HALOG_SEVERITY[record.level],
-                "-msgid",
-                str(int(record.msg)),
-            )
+            argv = (halog, "-add", where, "-sev", severity, "-msgid", str(msgid))
             if run_program(argv, timeout=HALOG_TIMEOUT).exit_code == 0:
                 return
         target = os.environ.get("JESAGENT_LOG")

@@ -9,6 +9,7 @@ from collections.abc import Collection
 import psutil
 
 from jescore.processes import COMM_LENGTH, Identity, ProcessInfo
+from shell import zoneinfo
 
 
 def _wanted(name: str, names: Collection[str]) -> bool:
@@ -38,7 +39,8 @@ def scan(names: Collection[str]) -> tuple[ProcessInfo, ...]:
             continue
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue  # gone mid-scan, or not ours to read: it cannot be proven to be ours
-        found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd))
+        zone = zoneinfo.zone_of(proc.pid) if zoneinfo.ON_SOLARIS else None
+        found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd, zone))
     return tuple(found)
 
 
