@@ -55,6 +55,8 @@ class ProcessInfo:
 
 def normalise(path: str) -> str | None:
     """Collapse '.', '..' and repeated slashes of an absolute path, lexically."""
+    if "//" not in path and "/." not in path and not path.endswith("/"):
+        return path  # already normal: the common case, kept cheap
     parts: list[str] = []
     for part in path_components(path):
         if part == "..":
@@ -73,15 +75,26 @@ def is_inside(path: str, root: str) -> bool:
     return path_parts[: len(root_parts)] == root_parts
 
 
-def program_is(proc: ProcessInfo, directory: str, name: str) -> bool:
-    """The process runs directory/name: argv[0] is that path and the name agrees."""
-    program = proc.program_path
-    if program is None:
-        return False
-    same_name = proc.name == name or (
-        len(proc.name) == COMM_LENGTH and name.startswith(proc.name)  # comm is cut short
-    )
-    return same_name and path_components(program) == (*path_components(directory), name)
+def programs_in(
+    processes: Iterable[ProcessInfo], directory: str, names: Iterable[str]
+) -> dict[str, tuple[ProcessInfo, ...]]:
+    """For each name, the live processes running directory/name (one pass over the table)."""
+    wanted = tuple(names)
+    # Both sides are normal paths, so equal strings mean equal components.
+    base = normalise("/" + "/".join(path_components(directory))) or "/"
+    paths = {name: f"{base.rstrip('/')}/{name}" for name in wanted}
+    found: dict[str, list[ProcessInfo]] = {name: [] for name in wanted}
+    for proc in processes:
+        if proc.zombie:
+            continue
+        for name in wanted:
+            if _same_name(proc.name, name) and proc.program_path == paths[name]:
+                found[name].append(proc)
+    return {name: tuple(procs) for name, procs in found.items()}
+
+
+def _same_name(seen: str, name: str) -> bool:
+    return seen == name or (len(seen) == COMM_LENGTH and name.startswith(seen))
 
 
 def option_value(cmdline: tuple[str, ...], option: str) -> str | None:

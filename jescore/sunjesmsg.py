@@ -38,7 +38,7 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, live, program_is
+from jescore.processes import ProcessInfo, programs_in
 
 
 @dataclass(frozen=True)
@@ -224,22 +224,14 @@ class MsgPolicy:
     def stop(self, cfg: Config) -> Command:
         return Command((msstart(cfg), "-k", *stop_names(cfg)), "stop the services with msstart -k")
 
-    def _mine(self, cfg: Config, snap: Snapshot, name: str) -> tuple[ProcessInfo, ...]:
-        return tuple(p for p in live(snap.processes) if program_is(p, lib_dir(cfg), name))
-
     def first_level(self, cfg: Config, snap: Snapshot) -> FirstLevel:
-        found: list[ProcessInfo] = []
-        missing: list[str] = []
-        for name in process_names(cfg):
-            mine = self._mine(cfg, snap, name)
-            if mine:
-                found.extend(mine)
-            else:
-                missing.append(f"{lib_dir(cfg)}/{name}")
-        return FirstLevel(tuple(found), tuple(missing))
+        owned = programs_in(snap.processes, lib_dir(cfg), process_names(cfg))
+        found = tuple(p for procs in owned.values() for p in procs)
+        missing = tuple(f"{lib_dir(cfg)}/{name}" for name, procs in owned.items() if not procs)
+        return FirstLevel(found, missing)
 
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
-        return tuple(p for name in process_names(cfg) for p in self._mine(cfg, snap, name))
+        return self.first_level(cfg, snap).found
 
     def deep_watch(self, cfg: Config) -> Watch:
         return Watch()

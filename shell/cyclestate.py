@@ -8,11 +8,10 @@ costs a warning, never the monitor.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
-
-from returns.io import IOResult, impure_safe
 
 DEFAULT_STATE_DIR = "/var/VRTSvcs/lock/jesagent"
 MAX_BYTES = 32
@@ -36,7 +35,6 @@ def read_count(type_name: str, resource: str) -> int | None:
         return None
 
 
-@impure_safe(exceptions=(OSError,))
 def write_count(type_name: str, resource: str, count: int) -> None:
     target = state_file(type_name, resource)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -50,10 +48,15 @@ def write_count(type_name: str, resource: str, count: int) -> None:
         raise
 
 
-@impure_safe(exceptions=(OSError,))
 def forget(type_name: str, resource: str) -> None:
-    state_file(type_name, resource).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the next monitor restarts the count either way
+        state_file(type_name, resource).unlink(missing_ok=True)
 
 
-def save(type_name: str, resource: str, count: int) -> IOResult[None, OSError]:
-    return write_count(type_name, resource, count)
+def save(type_name: str, resource: str, count: int) -> str | None:
+    """Store the count; the reason it could not be stored, or None."""
+    try:
+        write_count(type_name, resource, count)
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

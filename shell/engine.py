@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from returns.pipeline import is_successful
 from returns.result import Failure, Success
 
 from jescore import argv as vcs_argv
@@ -151,7 +150,7 @@ class Call:
             return self._plain[attribute]
         encrypted = (self.raw.get(attribute) or ("",))[0]
         result = secrets.decrypt(attribute, encrypted, timeout=max(self.time_left() - 1, 1))
-        if not is_successful(result):
+        if not isinstance(result, Success):
             self.log.error(Msg.SECRET_UNAVAILABLE, result.failure())
             return None
         plaintext: str = result.unwrap()
@@ -402,11 +401,11 @@ def monitor_verdict(call: Call) -> Verdict:
         cyclestate.read_count(call.type_name, log.resource), cfg[SECOND_LEVEL_MONITOR]
     )
     if cfg[SECOND_LEVEL_MONITOR] > 0:
-        saved = cyclestate.save(call.type_name, log.resource, cycle.to_store)
-        if not is_successful(saved):
+        problem = cyclestate.save(call.type_name, log.resource, cycle.to_store)
+        if problem is not None:
             log.warn(
                 Msg.STATE_NOT_SAVED,
-                f"cannot save the monitor cycle count in {cyclestate.state_dir()}",
+                f"cannot save the monitor cycle count in {cyclestate.state_dir()}: {problem}",
             )
     snap = call.observe()
     first = policy.first_level(cfg, snap)

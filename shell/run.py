@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import selectors
 import socket
-import ssl
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -91,6 +90,8 @@ def connect(host: str, port: int, *, timeout: float, tls: bool = False) -> Conne
         with socket.create_connection((host, port), timeout=max(timeout, 0.1)) as raw:
             if not tls:
                 return ConnectResult(True)
+            import ssl  # only TLS probes pay for loading it
+
             # The check is that the port speaks TLS, not whom it claims to be.
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
@@ -98,7 +99,7 @@ def connect(host: str, port: int, *, timeout: float, tls: bool = False) -> Conne
             try:
                 with context.wrap_socket(raw, server_hostname=host):
                     return ConnectResult(True, tls_ok=True)
-            except (ssl.SSLError, OSError) as error:
+            except OSError as error:  # ssl.SSLError is an OSError
                 return ConnectResult(True, tls_ok=False, error=str(error) or type(error).__name__)
     except TimeoutError:
         return ConnectResult(False, error=f"no answer within {timeout:.0f} s")
