@@ -43,21 +43,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jesagent", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("vcs", help="run an entry point as VCS would")
-    install = commands.add_parser("install", help="write the entry points VCS calls")
-    install.add_argument("--agents-dir", type=Path, default=Path("/opt/VRTSagents/ha/bin"))
+    for name, text in (
+        ("install", "write the entry points and types files"),
+        ("uninstall", "remove exactly what install wrote"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--agents-dir", type=Path, default=None)
+        sub.add_argument("--conf-dir", type=Path, default=None)
     options = parser.parse_args(args)
-    if options.command == "install":
-        from shell.install import install as do_install
-
-        try:
-            written = do_install(options.agents_dir)
-        except OSError as error:
-            print(f"jesagent install: {error}", file=sys.stderr)
-            return 1
-        for path in written:
-            print(f"wrote {path}")
-        return 0
+    if options.command in {"install", "uninstall"}:
+        return _install(options.command, options.agents_dir, options.conf_dir)
     return USAGE_ERROR
+
+
+def _install(command: str, agents_dir: Path | None, conf_dir: Path | None) -> int:
+    from shell import install
+
+    agents = agents_dir or install.DEFAULT_AGENTS_DIR
+    conf = conf_dir or install.DEFAULT_CONF_DIR
+    try:
+        if command == "install":
+            report = install.install(agents, conf)
+        else:
+            print(install.steps_before_uninstall())
+            report = install.uninstall(agents, conf)
+    except OSError as error:
+        print(f"jesagent {command}: {error}", file=sys.stderr)
+        return 1
+    for problem in report.problems:
+        print(f"jesagent {command}: {problem}", file=sys.stderr)
+    for path in report.written:
+        print(f"wrote {path}")
+    for path in report.removed:
+        print(f"removed {path}")
+    for note in report.kept:
+        print(f"kept {note}")
+    if report.problems:
+        return 1
+    if command == "install":
+        print(install.next_steps_after_install(conf))
+    return 0
 
 
 if __name__ == "__main__":

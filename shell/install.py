@@ -1,16 +1,29 @@
-"""Laying out the entry-point executables VCS calls (AgentFile Script50Agent,
-AgentDirectory DIR/<Type>)."""
+"""jesagent install / uninstall: the entry points VCS calls and the types files to import.
+
+    <agents-dir>/<Type>/{online,offline,monitor,clean}   (AgentDirectory, Script50Agent)
+    <conf-dir>/<Type>/<Type>Types*.cf                     (every VCS version's variant)
+
+Each directory gets a manifest of what was written and its SHA-256, so that uninstall
+removes exactly those files, and neither command ever replaces or removes a file it did
+not write (or one changed since). Everything is checked before anything is written.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jescore.registry import POLICIES
 from jescore.vcs import EntryPoint
 
 MARKER = "# Written by `jesagent install`; `jesagent uninstall` removes it. Do not edit."
+MANIFEST = ".jesagent-manifest"
+DEFAULT_AGENTS_DIR = Path("/opt/VRTSagents/ha/bin")
+DEFAULT_CONF_DIR = Path("/etc/VRTSagents/ha/conf")
 
 
 def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
@@ -24,20 +37,144 @@ def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
     )
 
 
-def install(agents_dir: Path, python: str | None = None) -> list[Path]:
-    """Write DIR/<Type>/{online,offline,monitor,clean} for every type; returns the files."""
-    interpreter = python or sys.executable
-    written: list[Path] = []
+def types_files(type_name: str) -> dict[str, str]:
+    try:
+        from jescore.typesfile import all_files  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # TEMPORARY until jescore.typesfile lands
+        return {}
+    return {
+        name: text for name, text in all_files().items() if name.startswith(f"{type_name}Types")
+    }
+
+
+@dataclass(frozen=True)
+class Planned:
+    path: Path
+    text: str
+    mode: int
+
+
+@dataclass
+class Report:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """File name -> SHA-256 of what install wrote there."""
+    try:
+        lines = (folder / MANIFEST).read_text().splitlines()
+    except OSError:
+        return {}
+    entries = (line.split("  ", 1) for line in lines if "  " in line)
+    return {name: sha for sha, name in entries}
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temp = path.with_name(f".{path.name}.new")
+    temp.write_bytes(data)
+    os.chmod(temp, mode)
+    os.replace(temp, path)
+
+
+def plan(agents_dir: Path, conf_dir: Path, python: str) -> list[Planned]:
+    planned: list[Planned] = []
     for type_name in POLICIES:
-        folder = agents_dir / type_name
-        folder.mkdir(parents=True, exist_ok=True)
         for entry in EntryPoint:
-            target = folder / entry.value
-            if target.exists() and MARKER not in target.read_text(errors="replace"):
-                raise FileExistsError(f"{target} exists and was not written by jesagent install")
-            temp = target.with_name(f".{entry.value}.new")
-            temp.write_text(entry_script(type_name, entry, interpreter))
-            os.chmod(temp, 0o755)  # noqa: S103 - VCS must be able to execute it
-            os.replace(temp, target)
-            written.append(target)
-    return written
+            text = entry_script(type_name, entry, python)
+            planned.append(Planned(agents_dir / type_name / entry.value, text, 0o755))
+        for name, text in types_files(type_name).items():
+            planned.append(Planned(conf_dir / type_name / name, text, 0o644))
+    return planned
+
+
+def _ours(path: Path, manifest: dict[str, str], new_text: str) -> bool:
+    data = path.read_bytes()
+    return manifest.get(path.name) == digest(data) or data == new_text.encode()
+
+
+def install(agents_dir: Path, conf_dir: Path, python: str | None = None) -> Report:
+    report = Report()
+    planned = plan(agents_dir, conf_dir, python or sys.executable)
+    manifests = {p.path.parent: read_manifest(p.path.parent) for p in planned}
+    for item in planned:
+        if item.path.exists() and not _ours(item.path, manifests[item.path.parent], item.text):
+            report.problems.append(
+                f"{item.path} exists and was not written by jesagent install (or was changed "
+                "since): move it away first"
+            )
+    if report.problems:
+        return report  # nothing written: all or nothing
+    for folder in manifests:
+        folder.mkdir(parents=True, exist_ok=True)
+    for item in planned:
+        data = item.text.encode()
+        if not item.path.exists() or item.path.read_bytes() != data:
+            _write_atomically(item.path, data, item.mode)
+            report.written.append(item.path)
+        manifests[item.path.parent][item.path.name] = digest(data)
+    for folder, entries in manifests.items():
+        body = "".join(f"{sha}  {name}\n" for name, sha in sorted(entries.items()))
+        _write_atomically(folder / MANIFEST, body.encode(), 0o644)
+    return report
+
+
+def uninstall(agents_dir: Path, conf_dir: Path) -> Report:
+    report = Report()
+    for folder in _type_folders(agents_dir, conf_dir):
+        manifest = read_manifest(folder)
+        left: dict[str, str] = {}
+        for name, sha in manifest.items():
+            path = folder / name
+            if not path.exists():
+                continue
+            if digest(path.read_bytes()) != sha:
+                report.kept.append(f"{path} was changed after install; left in place")
+                left[name] = sha
+                continue
+            path.unlink()
+            report.removed.append(path)
+        if left:
+            body = "".join(f"{sha}  {name}\n" for name, sha in sorted(left.items()))
+            _write_atomically(folder / MANIFEST, body.encode(), 0o644)
+            continue
+        (folder / MANIFEST).unlink(missing_ok=True)
+        if folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
+    return report
+
+
+def _type_folders(agents_dir: Path, conf_dir: Path) -> Iterable[Path]:
+    for type_name in POLICIES:
+        yield agents_dir / type_name
+        yield conf_dir / type_name
+
+
+def next_steps_after_install(conf_dir: Path) -> str:
+    files = " ".join(
+        str(conf_dir / t / f"{t}Types50.cf") for t in POLICIES if (conf_dir / t).exists()
+    )
+    includes = " ".join(f"{t}Types50.cf" for t in POLICIES)
+    return (
+        "Next, on one node of the cluster, import the types (VCS 5.0 files shown; the\n"
+        "directories also hold the 4.x, 5.1 and Solaris-zone variants):\n"
+        "  mkdir /tmp/jesagent-types && cd /tmp/jesagent-types\n"
+        f"  cp {files} .\n"
+        f'  for f in {includes}; do echo "include \\"$f\\""; done > main.cf\n'
+        "  hacf -verify . && haconf -makerw && sh main.cmd && haconf -dump -makero\n"
+        "Then create the resources (docs/admin-guide.md, docs/samples/)."
+    )
+
+
+def steps_before_uninstall() -> str:
+    lines = ["Before removing the agent, on one node:", "  haconf -makerw"]
+    lines += [f"  hares -list Type={t}    # must list nothing" for t in POLICIES]
+    lines += [f"  hatype -delete {t}" for t in POLICIES]
+    lines += ["  haconf -dump -makero"]
+    return "\n".join(lines)

@@ -51,7 +51,16 @@ def main() -> int:
         server = build_server_root(work / "SUNWmsgsr", users={"probe": "probe-secret"})
         agents = work / "agents"
         subprocess.run(
-            [sys.executable, "-m", "shell.cli", "install", "--agents-dir", str(agents)],
+            [
+                sys.executable,
+                "-m",
+                "shell.cli",
+                "install",
+                "--agents-dir",
+                str(agents),
+                "--conf-dir",
+                str(work / "conf"),
+            ],
             check=True,
             capture_output=True,
         )

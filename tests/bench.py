@@ -61,7 +61,18 @@ def main() -> int:
         server = build_server_root(folder / "msg", stop_timeout=3)
         try:
             agents = folder / "agents"
-            run([python, "-m", "shell.cli", "install", "--agents-dir", str(agents)])
+            run(
+                [
+                    python,
+                    "-m",
+                    "shell.cli",
+                    "install",
+                    "--agents-dir",
+                    str(agents),
+                    "--conf-dir",
+                    str(folder / "conf"),
+                ]
+            )
             values = {
                 "ServerRoot": (str(server.root),),
                 "MsgHost": ("127.0.0.1",),

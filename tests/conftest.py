@@ -20,8 +20,18 @@ MTA_HOST = "mail.jesagent.test"  # .ci/run maps it to 127.0.0.1 in /etc/hosts
 @pytest.fixture(scope="session")
 def agents_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("agents")
+    conf = tmp_path_factory.mktemp("conf")
     subprocess.run(
-        [sys.executable, "-m", "shell.cli", "install", "--agents-dir", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "shell.cli",
+            "install",
+            "--agents-dir",
+            str(folder),
+            "--conf-dir",
+            str(conf),
+        ],
         check=True,
         capture_output=True,
     )
