@@ -8,6 +8,7 @@ The clock reading comes in as an argument; writing the line is the shell's busin
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from jescore.checks import LogLevel
 from jescore.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
 
 MASK = "********"
+_DBG = re.compile(r"(?i:DBG_)([0-9]{1,2})")
+VCS_DEBUG_LEVELS = 21  # VCS knows DBG_1 to DBG_21
 
 
 class Msg(enum.IntEnum):
@@ -80,9 +83,9 @@ def debug_levels(words: Iterable[str]) -> frozenset[int]:
     found: set[int] = set()
     for word in words:
         for part in word.replace(",", " ").split():
-            number = part.upper().removeprefix("DBG_")
-            if number.isdigit() and 1 <= int(number) <= 21:
-                found.add(int(number))
+            match = _DBG.fullmatch(part)  # digits only: str.isdigit() also takes '²'
+            if match and 1 <= int(match.group(1)) <= VCS_DEBUG_LEVELS:
+                found.add(int(match.group(1)))
     return frozenset(found)
 
 

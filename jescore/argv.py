@@ -20,8 +20,10 @@ from jescore.checks import shown
 from jescore.declaration import ENGINE_SCALARS, ENGINE_VECTORS, Declaration, Dimension, Raw
 from jescore.vcs import CleanReason, EntryPoint
 
-_COUNT = re.compile(r"^[0-9]{1,6}$")
-_RESOURCE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+_COUNT = re.compile(r"[0-9]{1,6}")
+_RESOURCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+# A tuple name must look like a VCS attribute name (site extensions included).
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
 
 class ArgvForm(enum.Enum):
@@ -52,13 +54,31 @@ class ParsedArgs:
     def aep_timeout(self) -> int | None:
         """The entry point's own time budget, when the type asked VCS to pass it."""
         text = self.engine.get("AEPTimeout", "").strip()
-        if _COUNT.match(text) and int(text) > 0:
+        if _COUNT.fullmatch(text) and int(text) > 0:
             return int(text)
         return None
 
 
+def secret_values(decl: Declaration, argv: Sequence[str]) -> tuple[str, ...]:
+    """Where secret values sit in an argument vector that may not even parse: after
+    `Name 1` of a secret attribute (V50), or at the secret attribute's ArgList position
+    (V40, when every attribute before it is a scalar). For masking only."""
+    found: list[str] = []
+    for index, word in enumerate(argv[:-2]):
+        if word in decl.secret_names and argv[index + 1] == "1":
+            found.append(argv[index + 2])
+    for position, name in enumerate(decl.arglist):
+        if decl.dimension_of(name) is not Dimension.SCALAR:
+            break
+        if name in decl.secret_names:
+            for offset in (1, 2):  # after the resource name, and after a clean reason
+                if position + offset < len(argv):
+                    found.append(argv[position + offset])
+    return tuple(value for value in found if value)
+
+
 def looks_like_resource(name: str) -> bool:
-    return bool(_RESOURCE.match(name))
+    return bool(_RESOURCE.fullmatch(name))
 
 
 def parse(
@@ -69,14 +89,14 @@ def parse(
     if not tokens:
         return Failure(ArgvError("no resource name was given"))
     resource = tokens[0]
-    if not _RESOURCE.match(resource):
+    if not _RESOURCE.fullmatch(resource):
         return Failure(ArgvError(f"resource name {shown(resource)} is not a VCS resource name"))
     rest = tokens[1:]
     reason: CleanReason | None = None
     if entry is EntryPoint.CLEAN:
         if not rest:
             return Failure(ArgvError("clean needs a clean reason (0-5) after the resource name"))
-        if not _COUNT.match(rest[0]) or int(rest[0]) not in {r.value for r in CleanReason}:
+        if not _COUNT.fullmatch(rest[0]) or int(rest[0]) not in {r.value for r in CleanReason}:
             return Failure(ArgvError(f"clean reason {shown(rest[0])} is not a number from 0 to 5"))
         reason = CleanReason(int(rest[0]))
         rest = rest[1:]
@@ -97,7 +117,11 @@ def parse(
 
 
 def _looks_like_v50(decl: Declaration, rest: Sequence[str]) -> bool:
-    return len(rest) >= 2 and decl.dimension_of(rest[0]) is not None and bool(_COUNT.match(rest[1]))
+    return (
+        len(rest) >= 2
+        and decl.dimension_of(rest[0]) is not None
+        and bool(_COUNT.fullmatch(rest[1]))
+    )
 
 
 _Tuples = tuple[tuple[str, Raw], ...]
@@ -131,20 +155,24 @@ def _step_at(
     decl: Declaration, rest: tuple[str, ...], index: int, step: list[tuple[int, bool] | str]
 ) -> tuple[int, bool] | str:
     name = rest[index]
+    if not _NAME.fullmatch(name):
+        return f"{shown(name)} is not an attribute name"
     if index + 1 >= len(rest):
         return f"{shown(name)} has no value count"
-    if not _COUNT.match(rest[index + 1]):
+    if not _COUNT.fullmatch(rest[index + 1]):
         return f"{shown(name)}: count {shown(rest[index + 1])} is not a number"
     count = int(rest[index + 1])
     end = index + 2 + count
+    omittable = count == 1 and decl.dimension_of(name) is Dimension.SCALAR
     if end > len(rest):
+        if omittable and index + 2 == len(rest):
+            return (index + 2, True)  # an empty scalar left out, last in the vector
         left = len(rest) - index - 2
         return f"{shown(name)}: count {count} runs past the end ({left} values follow)"
     literal = step[end]
     if not isinstance(literal, str):
         return (end, False)
-    omitted_reads = not isinstance(step[index + 2], str)
-    if count == 1 and decl.dimension_of(name) is Dimension.SCALAR and omitted_reads:
+    if omittable and not isinstance(step[index + 2], str):
         return (index + 2, True)
     return literal
 
@@ -181,7 +209,7 @@ def _parse_v40(decl: Declaration, rest: tuple[str, ...]) -> Result[_Split, str]:
             raw: Raw = (rest[index],)
             index += 1
         else:
-            if not _COUNT.match(rest[index]):
+            if not _COUNT.fullmatch(rest[index]):
                 return Failure(f"{name}: count {shown(rest[index])} is not a number")
             size = int(rest[index])
             if index + 1 + size > len(rest):

@@ -14,8 +14,8 @@ from returns.result import Failure, Result, Success
 
 from jescore.declaration import Raw
 
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_DIGITS = re.compile(r"^[0-9]+$")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_PORT = 65535
 
@@ -40,11 +40,13 @@ def text(raw: Raw) -> Result[str, str]:
 
 
 def secret_text(raw: Raw) -> Result[str, str]:
-    """Like text, but a failure never shows the value."""
+    """An encrypted password (vcsencrypt output); a failure never shows the value."""
     match single(raw):
         case Success(value):
-            if _CONTROL.search(value):
-                return Failure("contains control characters")
+            if _CONTROL.search(value) or any(ch.isspace() for ch in value):
+                return Failure("contains blanks or control characters; is it vcsencrypt output?")
+            if value.startswith("-"):
+                return Failure("starts with '-', which vcsencrypt never writes")
             return Success(value)
         case _:
             return Failure(f"expects one value, got {len(raw)}")
@@ -58,7 +60,7 @@ def _no_control(value: str) -> Result[str, str]:
 
 def integer(value: str) -> Result[int, str]:
     stripped = value.strip()
-    if not _DIGITS.match(stripped) or len(stripped) > 18:
+    if not _DIGITS.fullmatch(stripped) or len(stripped) > 18:
         return Failure(f"{shown(value)} is not a whole number")
     return Success(int(stripped))
 
@@ -142,6 +144,8 @@ def absolute_path(raw: Raw) -> Result[str, str]:
             if not value.startswith("/"):
                 return Failure(f"{shown(value)} is not an absolute path")
             parts = path_components(value)
+            if not parts:
+                return Failure("is the root directory; give the installation's own directory")
             if ".." in parts:
                 return Failure(f"{shown(value)} contains '..'; give the path without it")
             return Success("/" + "/".join(parts))
@@ -153,7 +157,7 @@ def absolute_path(raw: Raw) -> Result[str, str]:
 def is_ipv4(value: str) -> bool:
     parts = value.split(".")
     return len(parts) == 4 and all(
-        _DIGITS.match(p) is not None and len(p) <= 3 and int(p) <= 255 for p in parts
+        _DIGITS.fullmatch(p) is not None and len(p) <= 3 and int(p) <= 255 for p in parts
     )
 
 
@@ -163,9 +167,9 @@ def is_hostname(value: str) -> bool:
     if not name or len(name) > 253:
         return False
     labels = name.split(".")
-    if all(_DIGITS.match(label) for label in labels):
+    if all(_DIGITS.fullmatch(label) for label in labels):
         return False  # all-numeric names are addresses, never host names
-    return all(_LABEL.match(label) for label in labels)
+    return all(_LABEL.fullmatch(label) for label in labels)
 
 
 def is_fqdn(value: str) -> bool:
@@ -265,6 +269,20 @@ def command_line(raw: Raw) -> Result[tuple[str, ...], str]:
         case Failure(reason):
             return Failure(reason)
     return Failure("is not a command line")  # pragma: no cover
+
+
+_ZONE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def zone_name(raw: Raw) -> Result[str, str]:
+    """A Solaris zone name, or empty for none."""
+    match single(raw):
+        case Success(value) if value == "" or _ZONE.fullmatch(value):
+            return Success(value)
+        case Success(value):
+            return Failure(f"{shown(value)} is not a zone name")
+        case _:
+            return Failure(f"expects one value, got {len(raw)}")
 
 
 def one_of(choices: tuple[str, ...], *, default: str) -> Callable[[Raw], Result[str, str]]:

@@ -79,6 +79,7 @@ class ConnectResult:
     connected: bool
     tls_ok: bool = False
     error: str = ""
+    resolved: bool = True  # False: the name did not resolve, which says nothing of the server
 
 
 class ProbeOutcome(enum.Enum):
@@ -122,6 +123,8 @@ def judge_program(probe: ProgramProbe, result: ProgramResult) -> Judgement:
 
 def judge_connect(probe: TcpProbe, result: ConnectResult) -> Judgement:
     where = f"{probe.host}:{probe.port}"
+    if not result.resolved:
+        return Judgement(ProbeOutcome.INCONCLUSIVE, f"{probe.what}: {result.error}")
     if not result.connected:
         return Judgement(
             ProbeOutcome.FAILED, f"{probe.what}: no connection to {where} ({result.error})"

@@ -37,7 +37,7 @@ CONTAINER_NAME: Attr[str] = Attr(
     "ContainerName", VcsType.STR, Dimension.SCALAR, ("",), False,
     "Solaris zone the instance runs in (zone types only). When the agent runs in the global "
     "zone, commands go through zlogin and only that zone's processes count.",
-    checks.text, zone_only=True,
+    checks.zone_name, zone_only=True,
 )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ Zombies are never counted: they still show in the process table but serve nobody
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,13 +69,6 @@ def normalise(path: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def is_inside(path: str, root: str) -> bool:
-    """True when path is root itself or below it, compared component by component."""
-    path_parts = path_components(path)
-    root_parts = path_components(root)
-    return path_parts[: len(root_parts)] == root_parts
-
-
 def programs_in(
     processes: Iterable[ProcessInfo], directory: str, names: Iterable[str]
 ) -> dict[str, tuple[ProcessInfo, ...]]:
@@ -95,6 +89,29 @@ def programs_in(
 
 def _same_name(seen: str, name: str) -> bool:
     return seen == name or (len(seen) == COMM_LENGTH and name.startswith(seen))
+
+
+_PID = re.compile(r"\s*([0-9]{1,9})\s*(?:\n.*)?", re.DOTALL)
+
+
+def pid_in(text: str | None) -> int | None:
+    """The pid a pid file holds: its first line, digits only; anything else is no pid."""
+    if text is None:
+        return None
+    match = _PID.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def runs_with(proc: ProcessInfo, name: str, option: str, directory: str) -> bool:
+    """A live `name` process whose `option` argument (-D, -d) is that directory."""
+    if proc.zombie or proc.name != name:
+        return False
+    value = option_value(proc.cmdline, option)
+    if value is None:
+        return False
+    if not value.startswith("/") and proc.cwd is not None:
+        value = f"{proc.cwd}/{value}"
+    return value.startswith("/") and normalise(value) == normalise(directory)
 
 
 def option_value(cmdline: tuple[str, ...], option: str) -> str | None:

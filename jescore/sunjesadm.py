@@ -20,7 +20,7 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, live, normalise, option_value
+from jescore.processes import ProcessInfo, live, pid_in, runs_with
 
 ADMIN_HOST: Attr[str] = Attr(
     "AdminHost", VcsType.STR, Dimension.SCALAR, ("",), True,
@@ -105,22 +105,7 @@ def pid_file(cfg: Config, role: Role) -> str:
 
 
 def belongs(cfg: Config, proc: ProcessInfo, role: Role) -> bool:
-    """A live process of this role whose -d argument is this instance's config directory."""
-    if proc.zombie or proc.name != role.name:
-        return False
-    directory = option_value(proc.cmdline, "-d")
-    if directory is None:
-        return False
-    if not directory.startswith("/") and proc.cwd is not None:
-        directory = f"{proc.cwd}/{directory}"
-    return directory.startswith("/") and normalise(directory) == config_dir(cfg)
-
-
-def pid_in(text: str | None) -> int | None:
-    if text is None:
-        return None
-    word = text.strip().split("\n", 1)[0].strip()
-    return int(word) if word.isdigit() and len(word) < 10 else None
+    return runs_with(proc, role.name, "-d", config_dir(cfg))
 
 
 class AdmPolicy:

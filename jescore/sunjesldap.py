@@ -23,7 +23,7 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, live, normalise, option_value
+from jescore.processes import ProcessInfo, live, pid_in, runs_with
 
 INSTANCE_ROOT: Attr[str] = Attr(
     "InstanceRoot", VcsType.STR, Dimension.SCALAR, ("",), True,
@@ -105,14 +105,7 @@ def pid_file(cfg: Config) -> str:
 
 
 def belongs(cfg: Config, proc: ProcessInfo) -> bool:
-    if proc.zombie or proc.name != DAEMON:
-        return False
-    directory = option_value(proc.cmdline, "-D")
-    if directory is None:
-        return False
-    if not directory.startswith("/") and proc.cwd is not None:
-        directory = f"{proc.cwd}/{directory}"
-    return directory.startswith("/") and normalise(directory) == cfg[INSTANCE_ROOT]
+    return runs_with(proc, DAEMON, "-D", cfg[INSTANCE_ROOT])
 
 
 def search_argv(cfg: Config, path: str, dialect: Dialect) -> tuple[str | ThresholdSlot, ...]:
@@ -147,10 +140,9 @@ class LdapPolicy:
     def first_level(self, cfg: Config, snap: Snapshot) -> FirstLevel:
         mine = tuple(p for p in live(snap.processes) if belongs(cfg, p))
         notes: list[str] = []
-        text = snap.files.get(pid_file(cfg))
-        word = (text or "").strip()
-        if word.isdigit() and mine and all(p.pid != int(word) for p in mine):
-            notes.append(f"{pid_file(cfg)} names pid {word}, not the running server: stale")
+        pid = pid_in(snap.files.get(pid_file(cfg)))
+        if pid is not None and mine and all(p.pid != pid for p in mine):
+            notes.append(f"{pid_file(cfg)} names pid {pid}, not the running server: stale")
         if not mine:
             return FirstLevel((), (f"{DAEMON} -D {cfg[INSTANCE_ROOT]}",), tuple(notes))
         return FirstLevel(mine, (), tuple(notes))

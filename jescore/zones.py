@@ -16,15 +16,20 @@ GLOBAL_ZONE = "global"
 ZLOGIN = "/usr/sbin/zlogin"
 
 
-def visible(processes: Iterable[ProcessInfo], container: str) -> tuple[ProcessInfo, ...]:
-    """The processes that may count for a resource of that zone.
-
-    A process whose zone the shell could not tell (None: not Solaris) is kept, since no
-    zone can then be told apart; on Solaris the shell always tells.
-    """
-    if not container:
+def visible(processes: Iterable[ProcessInfo], zone: str | None) -> tuple[ProcessInfo, ...]:
+    """The processes that may count: those of `zone` (ContainerName, or else the agent's own
+    zone). None means the system has no zones (not Solaris): every process may count. Where
+    zones exist, a process whose zone is unknown never counts."""
+    if zone is None:
         return tuple(processes)
-    return tuple(p for p in processes if p.zone is None or p.zone == container)
+    return tuple(p for p in processes if p.zone == zone)
+
+
+def effective_zone(container: str, agent_zone: str | None, zones_exist: bool) -> str | None:
+    """Whose processes count: ContainerName, else the agent's own zone; None without zones."""
+    if not zones_exist:
+        return None
+    return container or agent_zone
 
 
 def in_zone(argv: tuple[str, ...], container: str, agent_zone: str | None) -> tuple[str, ...]:

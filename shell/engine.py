@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from returns.result import Failure, Success
@@ -65,6 +66,7 @@ from jescore.vcs import (
     MonitorCode,
 )
 from shell import cyclestate, proctable, secrets, zoneinfo
+from shell import run as run_module
 from shell.logsink import AgentLog
 from shell.run import connect, run_program
 
@@ -85,21 +87,33 @@ IDENTIFY_SECONDS = 3.0
 
 
 def observe(watch: Watch, *, time_left: float = IDENTIFY_SECONDS) -> Snapshot:
-    files: dict[str, str | None] = {}
-    for path in watch.files:
-        try:
-            with open(path, "rb") as handle:
-                files[path] = handle.read(FILE_LIMIT).decode("utf-8", "replace")
-        except OSError:
-            files[path] = None
+    files = {path: read_small_file(path) for path in watch.files}
     executables = frozenset(p for p in watch.paths if os.access(p, os.X_OK) and Path(p).is_file())
     outputs: dict[tuple[str, ...], str] = {}
     for command in watch.identify:
-        if command[0] in executables:
+        if command[0] in executables:  # the first program that exists, and only that one
             limit = min(IDENTIFY_SECONDS, max(time_left, 0.1))
             outputs[command] = run_program(command, timeout=limit).output
+            break
     processes = proctable.scan(watch.process_names) if watch.process_names else ()
     return Snapshot(processes, files, executables, outputs)
+
+
+def read_small_file(path: str) -> str | None:
+    """A pid file's text; None when missing, unreadable or not a regular file (a FIFO
+    would otherwise block the monitor forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, FILE_LIMIT).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def merged(first: Snapshot, more: Snapshot) -> Snapshot:
@@ -131,8 +145,13 @@ class Call:
 
     def agent_zone(self) -> str | None:
         if not self._agent_zone:
-            self._agent_zone.append(zoneinfo.current_zone() if self.container else None)
+            found = zoneinfo.current_zone() if zoneinfo.ON_SOLARIS else None
+            self._agent_zone.append(found)
         return self._agent_zone[0]
+
+    def zone(self) -> str | None:
+        """Whose processes count (None: this system has no zones)."""
+        return zones.effective_zone(self.container, self.agent_zone(), zoneinfo.ON_SOLARIS)
 
     @property
     def type_name(self) -> str:
@@ -159,6 +178,7 @@ class Call:
         return plaintext
 
     def execute(self, command: Command, timeout: float) -> ProgramResult:
+        deadline = time.monotonic() + timeout  # decrypting the password counts too
         stdin = None
         if command.stdin_secret is not None:
             plain = self.secret(command.stdin_secret)
@@ -166,7 +186,8 @@ class Call:
                 return ProgramResult(False, None, "", f"{command.stdin_secret} is unavailable")
             stdin = (plain + "\n").encode()
         argv = zones.in_zone(command.argv, self.container, self.agent_zone())
-        self.log.trace(Msg.RUN, f"running {' '.join(argv)} (limit {timeout:.0f} s)")
+        timeout = deadline - time.monotonic()
+        self.log.trace(Msg.RUN, f"running {' '.join(argv)} (limit {max(timeout, 0):.0f} s)")
         if timeout <= 0:
             return ProgramResult(False, None, "", "no time left in the budget")
         began = time.monotonic()
@@ -176,6 +197,8 @@ class Call:
             "was stopped at its limit" if result.exit_code is None else f"exit {result.exit_code}"
         )
         self.log.debug(2, f"{' '.join(argv)}: {ending} after {took:.2f} s")
+        if command.stdin_secret is not None:
+            return result  # its output could echo the password, even partly: never logged
         for line in result.output.splitlines():
             self.log.debug(3, f"{Path(argv[0]).name}> {line}")
         for line in result.output.splitlines()[-20:]:
@@ -184,9 +207,10 @@ class Call:
 
     def observe(self) -> Snapshot:
         snap = observe(self.policy.watch(self.cfg))
-        if self.container:
+        zone = self.zone()
+        if zone is not None:
             snap = Snapshot(
-                zones.visible(snap.processes, self.container),
+                zones.visible(snap.processes, zone),
                 snap.files,
                 snap.executables,
                 snap.outputs,
@@ -206,9 +230,10 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
     match vcs_argv.parse(decl, entry, argv):
         case Failure(problem):
             resource = argv[0] if argv and vcs_argv.looks_like_resource(argv[0]) else "?"
-            AgentLog(type_name, resource, entry.value, LogLevel.INFO).error(
-                Msg.BAD_ARGUMENTS, f"cannot read the arguments: {problem}"
-            )
+            early = AgentLog(type_name, resource, entry.value, LogLevel.INFO)
+            for value in vcs_argv.secret_values(decl, argv):
+                early.add_secret(value)
+            early.error(Msg.BAD_ARGUMENTS, f"cannot read the arguments: {problem}")
             return FAILURE_EXIT[entry]
         case Success(parsed):
             pass
@@ -239,6 +264,11 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
             pass
     budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
     call = Call(policy, entry, cfg, parsed.values, budget, log, started)
+    log.deadline = started + budget.seconds - budget.margin / 2
+    arm_watchdog(call)
+    if zoneinfo.ON_SOLARIS and call.agent_zone() is None:
+        log.error(Msg.COMMAND_NOT_RUN, "cannot tell which zone the agent runs in (zonename)")
+        return FAILURE_EXIT[entry]
     if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
         log.info(Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}")
     log.debug(1, f"{entry.value} begins; budget {budget.seconds:.0f} s")
@@ -249,6 +279,25 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
     except Exception as error:  # VCS must get an answer, never a traceback
         log.error(Msg.COMMAND_FAILED, f"internal error: {type(error).__name__}: {error}")
         return FAILURE_EXIT[entry]
+
+
+def arm_watchdog(call: Call) -> None:
+    """The last line of defence for the budget: whatever blocks (a hung NFS mount, a DNS
+    lookup, a slow halog), the entry point answers before VCS would kill it."""
+    code = FAILURE_EXIT[call.entry]
+    fire_after = max(call.budget.seconds - call.budget.margin / 2 - call.elapsed(), 0.1)
+
+    def expire(signum: int, frame: object) -> None:
+        for child in list(run_module.running):
+            run_module.stop_group(child)
+        call.log.deadline = 0.0  # no halog now: straight to the file or standard error
+        call.log.error(
+            Msg.COMMAND_TIMED_OUT, f"out of time after {call.elapsed():.1f} s; answering {code}"
+        )
+        os._exit(code)
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, fire_after)
 
 
 # --- online ---------------------------------------------------------------------------
@@ -315,22 +364,12 @@ def do_offline(call: Call) -> int:
     if not call.policy.stop_targets(call.cfg, call.observe()):
         call.log.info(Msg.ALREADY_OFFLINE, "no process of this resource runs; nothing to stop")
         return NO_EXTRA_WAIT
-    left = stop_everything(call, stop_timeline(call.budget))
-    if left:
-        call.log.error(
-            Msg.CLEAN_LEFT_PROCESSES, f"{len(left)} processes would not stop: {_pids(left)}"
-        )
+    stop_everything(call, stop_timeline(call.budget))
     return NO_EXTRA_WAIT
 
 
 def do_clean(call: Call) -> int:
-    left = stop_everything(call, stop_timeline(call.budget))
-    if left:
-        call.log.error(
-            Msg.CLEAN_LEFT_PROCESSES, f"{len(left)} processes would not stop: {_pids(left)}"
-        )
-        return CLEAN_FAILED
-    return CLEAN_SUCCEEDED
+    return CLEAN_FAILED if stop_everything(call, stop_timeline(call.budget)) else CLEAN_SUCCEEDED
 
 
 def _pids(identities: Sequence[Identity]) -> str:
@@ -362,12 +401,19 @@ def stop_everything(call: Call, timeline: StopTimeline) -> tuple[Identity, ...]:
                 signalled.add(identity)
         time.sleep(STOP_POLL_SECONDS)
         targets = _targets(call)
+    killed: set[Identity] = set()
     while targets and call.elapsed() < timeline.kill_until:
         for identity in targets:
-            _signal(call, identity, signal.SIGKILL)
+            if identity not in killed:
+                _signal(call, identity, signal.SIGKILL)
+                killed.add(identity)
         time.sleep(STOP_POLL_SECONDS)
         targets = _targets(call)
-    if not targets:
+    if targets:
+        log.error(
+            Msg.CLEAN_LEFT_PROCESSES, f"{len(targets)} processes would not stop: {_pids(targets)}"
+        )
+    else:
         log.info(Msg.STOPPED, f"stopped after {call.elapsed():.1f} s (signals were needed)")
     return targets
 
@@ -403,9 +449,11 @@ def monitor_verdict(call: Call) -> Verdict:
     if cfg[SECOND_LEVEL_MONITOR] > 0:
         problem = cyclestate.save(call.type_name, log.resource, cycle.to_store)
         if problem is not None:
+            cycle = replace(cycle, due=True)  # never let a full disk switch the deep check off
             log.warn(
                 Msg.STATE_NOT_SAVED,
-                f"cannot save the monitor cycle count in {cyclestate.state_dir()}: {problem}",
+                f"cannot save the monitor cycle count in {cyclestate.state_dir()}: {problem}; "
+                "the second level runs on every cycle until it can",
             )
     snap = call.observe()
     first = policy.first_level(cfg, snap)

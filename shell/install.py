@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,8 @@ def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
 
 
 def types_files(type_name: str) -> dict[str, str]:
-    try:
-        from jescore.typesfile import all_files  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # TEMPORARY until jescore.typesfile lands
-        return {}
+    from jescore.typesfile import all_files
+
     return {
         name: text for name, text in all_files().items() if name.startswith(f"{type_name}Types")
     }
@@ -69,18 +68,28 @@ def digest(data: bytes) -> str:
 def read_manifest(folder: Path) -> dict[str, str]:
     """File name -> SHA-256 of what install wrote there."""
     try:
-        lines = (folder / MANIFEST).read_text().splitlines()
+        lines = (folder / MANIFEST).read_text(errors="replace").splitlines()
     except OSError:
         return {}
     entries = (line.split("  ", 1) for line in lines if "  " in line)
-    return {name: sha for sha, name in entries}
+    # Only plain names of this folder: a manifest never sends us anywhere else.
+    return {name: sha for sha, name in entries if _plain_name(name)}
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and not name.startswith(".") and "\0" not in name
 
 
 def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    temp = path.with_name(f".{path.name}.new")
-    temp.write_bytes(data)
-    os.chmod(temp, mode)
-    os.replace(temp, path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def plan(agents_dir: Path, conf_dir: Path, python: str) -> list[Planned]:

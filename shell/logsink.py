@@ -47,6 +47,7 @@ class AgentLog:
         self.entry = entry
         self.level = level
         self.debug_levels = debug
+        self.deadline: float | None = None  # monotonic; halog is skipped past it
         self._secrets: list[str] = []
         self.lines: list[str] = []  # what this call logged, for explain and the demo
 
@@ -89,9 +90,12 @@ class AgentLog:
     def _write(self, line: str, where: str, severity: str, msgid: int) -> None:
         self.lines.append(line)
         halog = _halog_path()
-        if halog is not None:
+        limit = HALOG_TIMEOUT
+        if self.deadline is not None:
+            limit = min(limit, self.deadline - time.monotonic())
+        if halog is not None and limit > 0:
             argv = (halog, "-add", where, "-sev", severity, "-msgid", str(msgid))
-            if run_program(argv, timeout=HALOG_TIMEOUT).exit_code == 0:
+            if run_program(argv, timeout=limit).exit_code == 0:
                 return
         target = os.environ.get("JESAGENT_LOG")
         if target:

@@ -48,6 +48,7 @@ class SignalOutcome(enum.Enum):
     SENT = "sent"
     GONE = "already gone"
     CHANGED = "pid now belongs to another process"
+    DENIED = "not permitted to inspect or signal it"
 
 
 def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:
@@ -66,18 +67,5 @@ def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:
     except psutil.NoSuchProcess:
         return SignalOutcome.GONE
     except psutil.AccessDenied:
-        return SignalOutcome.CHANGED
+        return SignalOutcome.DENIED
     return SignalOutcome.SENT
-
-
-def still_there(identities: Collection[Identity]) -> tuple[Identity, ...]:
-    """Those of the given processes that still run (same pid, start time; not zombies)."""
-    remaining: list[Identity] = []
-    for identity in identities:
-        try:
-            proc = psutil.Process(identity.pid)
-            if proc.create_time() == identity.create_time and proc.status() != psutil.STATUS_ZOMBIE:
-                remaining.append(identity)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return tuple(remaining)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import selectors
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
 from jescore.commands import ConnectResult, ProgramResult
 
-OUTPUT_LIMIT = 64 * 1024  # more than any status tool prints; the rest is read and dropped
-DRAIN_SECONDS = 0.3  # after the program ends, how long to wait for the pipe to close
+OUTPUT_LIMIT = 64 * 1024  # more than any status tool prints; the rest is not read
+REAP_SECONDS = 1.0
+
+# The program running right now, so the budget watchdog can stop it before exiting.
+running: list[subprocess.Popen[bytes]] = []
 
 
 def run_program(
@@ -21,87 +26,102 @@ def run_program(
     timeout: float,
     stdin_data: bytes | None = None,
     env: Mapping[str, str] | None = None,
+    merge_stderr: bool = True,
 ) -> ProgramResult:
-    """Run argv, feed stdin_data, collect stdout+stderr; stop the program at the timeout.
+    """Run argv, feed stdin_data, collect its output; stop it (and its own process group)
+    at the timeout.
 
-    Daemons a start script leaves behind may keep the output pipe open, so the end of the
-    program, not the end of its output, ends the wait.
+    Output goes to an unlinked temporary file, not a pipe: a daemon a start script leaves
+    behind may keep writing to the standard output it inherited, and on a pipe whose reader
+    has gone that write would kill it (SIGPIPE).
     """
-    try:
-        child = subprocess.Popen(  # noqa: S603 - argv from the policy; no shell, ever
-            list(argv),
-            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            close_fds=True,
-            start_new_session=True,  # a terminal's signals aimed at us do not reach it
-            env=dict(env) if env is not None else None,
-        )
-    except OSError as error:
-        return ProgramResult(False, None, "", f"{argv[0]}: {error.strerror or error}")
-    if stdin_data is not None and child.stdin is not None:
+    with tempfile.TemporaryFile() as sink:
         try:
-            child.stdin.write(stdin_data)
-        except (BrokenPipeError, OSError):
-            pass  # the program did not want its standard input
+            child = subprocess.Popen(  # noqa: S603 - argv from the policy; no shell, ever
+                list(argv),
+                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT if merge_stderr else subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,  # its own process group, which we may stop whole
+                env=dict(env) if env is not None else None,
+            )
+        except OSError as error:
+            return ProgramResult(False, None, "", f"{argv[0]}: {error.strerror or error}")
+        running.append(child)
+        try:
+            code = _wait(child, stdin_data, timeout)
         finally:
-            child.stdin.close()
-    deadline = time.monotonic() + max(timeout, 0.0)
-    output = _collect(child, deadline)
-    try:
-        # The output can end a moment before the program does: wait for it, in budget.
-        code = child.wait(timeout=max(deadline - time.monotonic(), 0.0))
-    except subprocess.TimeoutExpired:
-        child.kill()  # our own unreaped child: its pid cannot have been reused
-        child.wait()
-        return ProgramResult(True, None, output)
+            running.remove(child)
+        sink.seek(0)
+        output = sink.read(OUTPUT_LIMIT).decode("utf-8", "replace")
     return ProgramResult(True, code, output)
 
 
-def _collect(child: subprocess.Popen[bytes], deadline: float) -> str:
-    assert child.stdout is not None
-    chunks: list[bytes] = []
-    kept = 0
-    drain_until: float | None = None
-    with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)
-        while True:
-            now = time.monotonic()
-            if child.poll() is not None and drain_until is None:
-                drain_until = now + DRAIN_SECONDS
-            limit = min(deadline, drain_until) if drain_until is not None else deadline
-            if now >= limit:
-                break
-            if not selector.select(timeout=min(0.05, limit - now)):
-                continue
-            data = os.read(child.stdout.fileno(), 65536)
-            if not data:
-                break
-            if kept < OUTPUT_LIMIT:
-                chunks.append(data[: OUTPUT_LIMIT - kept])
-                kept += len(chunks[-1])
-    child.stdout.close()
-    return b"".join(chunks).decode("utf-8", "replace")
+def _wait(child: subprocess.Popen[bytes], stdin_data: bytes | None, timeout: float) -> int | None:
+    if stdin_data is not None and child.stdin is not None:
+        try:
+            child.stdin.write(stdin_data)
+        except OSError:
+            pass  # the program did not want its standard input
+        finally:
+            with contextlib.suppress(OSError):
+                child.stdin.close()
+    try:
+        return child.wait(timeout=max(timeout, 0.0))
+    except subprocess.TimeoutExpired:
+        stop_group(child)
+        return None
+
+
+def stop_group(child: subprocess.Popen[bytes]) -> None:
+    """SIGKILL our own child and the process group it leads. The group id is the child's
+    pid, which cannot be reused while the child is unreaped; daemons it started have left
+    the group (setsid) and are not touched."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except OSError:
+        child.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):  # stuck in the kernel: reaped at exit
+        child.wait(timeout=REAP_SECONDS)
 
 
 def connect(host: str, port: int, *, timeout: float, tls: bool = False) -> ConnectResult:
     """Open a TCP connection (and, if asked, complete a TLS handshake), then close it."""
+    deadline = time.monotonic() + max(timeout, 0.1)
     try:
-        with socket.create_connection((host, port), timeout=max(timeout, 0.1)) as raw:
-            if not tls:
-                return ConnectResult(True)
-            import ssl  # only TLS probes pay for loading it
-
-            # The check is that the port speaks TLS, not whom it claims to be.
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            try:
-                with context.wrap_socket(raw, server_hostname=host):
-                    return ConnectResult(True, tls_ok=True)
-            except OSError as error:  # ssl.SSLError is an OSError
-                return ConnectResult(True, tls_ok=False, error=str(error) or type(error).__name__)
-    except TimeoutError:
-        return ConnectResult(False, error=f"no answer within {timeout:.0f} s")
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
-        return ConnectResult(False, error=error.strerror or str(error))
+        return ConnectResult(False, error=f"cannot resolve {host}: {error}", resolved=False)
+    last = "no address"
+    for family, kind, proto, _, address in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.socket(family, kind, proto) as raw:
+                raw.settimeout(left)
+                raw.connect(address)
+                if not tls:
+                    return ConnectResult(True)
+                return _handshake(raw, host, deadline)
+        except TimeoutError:
+            last = f"no answer within {timeout:.0f} s"
+        except OSError as error:
+            last = error.strerror or str(error)
+    return ConnectResult(False, error=last)
+
+
+def _handshake(raw: socket.socket, host: str, deadline: float) -> ConnectResult:
+    import ssl  # only TLS probes pay for loading it
+
+    # The check is that the port speaks TLS, not whom it claims to be.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw.settimeout(max(deadline - time.monotonic(), 0.1))
+    try:
+        with context.wrap_socket(raw, server_hostname=host):
+            return ConnectResult(True, tls_ok=True)
+    except OSError as error:  # ssl.SSLError is an OSError
+        return ConnectResult(True, tls_ok=False, error=str(error) or type(error).__name__)

@@ -30,12 +30,15 @@ def decrypt(
 ) -> Result[str, str]:
     """The plaintext of an encrypted attribute, or a reason that never shows either value."""
     helper = helper_command()
-    result = run_program((*helper, encrypted), timeout=min(timeout, DECRYPT_TIMEOUT))
+    result = run_program(
+        (*helper, encrypted), timeout=min(timeout, DECRYPT_TIMEOUT), merge_stderr=False
+    )
     if not result.started:
         return Failure(f"{attribute}: cannot run the password helper {helper[0]}: {result.error}")
     if result.exit_code is None:
         return Failure(f"{attribute}: the password helper {helper[0]} did not answer in time")
-    plaintext = result.output.rstrip("\r\n")
+    lines = result.output.rstrip("\r\n").split("\n")
+    plaintext = lines[0] if len(lines) == 1 else ""
     if result.exit_code != 0 or not plaintext:
         return Failure(
             f"{attribute}: the password helper {helper[0]} could not decrypt the value "

@@ -22,6 +22,7 @@ passwords = st.text(
     min_size=4,
     max_size=16,
 )
+encrypted = st.from_regex(r"[A-Za-z0-9]{4,16}", fullmatch=True)  # vcsencrypt output
 monitor_programs = st.one_of(
     st.just(""),
     st.tuples(absolute_paths, st.lists(segment, max_size=2)).map(lambda t: " ".join([t[0], *t[1]])),
@@ -50,7 +51,7 @@ def valid_msg_values(draw: st.DrawFn) -> dict[str, Raw]:
         flat += [key, str(number)]
     return {
         "ResLogLevel": (draw(log_levels),),
-        "LDAPTestPasswd": (draw(passwords) if with_user else "",),
+        "LDAPTestPasswd": (draw(encrypted) if with_user else "",),
         "LDAPTestUser": (draw(users) if with_user else "",),
         "MonitorProgram": (draw(monitor_programs),),
         "MsgHost": (host,),

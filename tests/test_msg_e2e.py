@@ -336,7 +336,7 @@ def test_invalid_attributes(agents: Agents, server: StandInServer) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["res1", "MsgHost", "1"], "past the end"),
+        (["res1", "MsgServices", "4", "imap"], "past the end"),
         (["res1"], "no attribute values"),
         ([], "no resource name"),
         (["res1", "2", "MsgHost"], "missing"),
