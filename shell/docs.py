@@ -1,4 +1,5 @@
-"""Write the generated documentation pages (python -m shell.docs)."""
+"""Write the generated documentation (python -m shell.docs): the policy tables and the
+types files of every VCS version, so an administrator can read them before installing."""
 
 from __future__ import annotations
 
@@ -6,14 +7,23 @@ import sys
 from pathlib import Path
 
 from jescore.docgen import policy_page
+from jescore.typesfile import all_files
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = {"policy.md": policy_page}
+
+
+def pages() -> dict[str, str]:
+    """Path under docs/ -> its generated text."""
+    generated = {"policy.md": policy_page()}
+    generated.update({f"types/{name}": text for name, text in all_files().items()})
+    return generated
 
 
 def main() -> int:
-    for name, render in PAGES.items():
-        (DOCS / name).write_text(render())
+    for name, text in pages().items():
+        target = DOCS / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
         print(f"wrote docs/{name}")
     return 0
 
