@@ -195,4 +195,6 @@ def stop_timeline(budget: Budget) -> StopTimeline:
     )
 
 
-ONLINE_POLL_SECONDS = 0.5
+ONLINE_POLL_SECONDS = 0.5  # how often online looks for the processes
+STOP_POLL_SECONDS = 0.25  # how often offline and clean look again while they wait
+READY_PROBE_SECONDS = 2  # each readiness probe's share after online

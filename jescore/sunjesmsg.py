@@ -141,7 +141,7 @@ def _mta_needs_fqdn(cfg: Config) -> tuple[Violation, ...]:
             Violation(
                 MSG_HOST.name,
                 f"{checks.shown(cfg[MSG_HOST])} is not a fully qualified domain name, "
-                f"which {' and '.join(mta)} need",
+                f"which {' and '.join(mta)} {'needs' if len(mta) == 1 else 'need'}",
             ),
         )
     return ()

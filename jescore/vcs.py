@@ -49,6 +49,15 @@ CLEAN_FAILED = 1
 # online and offline exit with the number of seconds VCS should wait before monitoring.
 NO_EXTRA_WAIT = 0
 
+# What each entry point answers when it cannot do its job (bad arguments or attributes,
+# out of time): unknown for monitor, never offline, so no failover follows a mistake.
+FAILURE_EXIT: dict[EntryPoint, int] = {
+    EntryPoint.MONITOR: int(MonitorCode.UNKNOWN),
+    EntryPoint.CLEAN: CLEAN_FAILED,
+    EntryPoint.ONLINE: NO_EXTRA_WAIT,
+    EntryPoint.OFFLINE: NO_EXTRA_WAIT,
+}
+
 # VCS's documented defaults, used when the type does not set AEPTimeout = 1.
 DEFAULT_TIMEOUT_SECONDS: dict[EntryPoint, int] = {
     EntryPoint.ONLINE: 300,

@@ -1,7 +1,10 @@
 """The jesagent command.
 
 jesagent vcs <Type> <online|offline|monitor|clean> <arguments exactly as VCS passes them>
-jesagent install --agents-dir DIR
+jesagent explain [--json] <Type> <entry point> <arguments> | --config MAIN.CF --resource R
+jesagent doctor [--json] <Type> <arguments> | --config MAIN.CF [--resource R]
+jesagent install [--agents-dir DIR] [--conf-dir DIR]
+jesagent uninstall [--agents-dir DIR] [--conf-dir DIR]
 """
 
 from __future__ import annotations
@@ -40,9 +43,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] == "vcs":
         # Not argparse: VCS values may start with '-' and must reach the parser untouched.
         return _vcs(args[1:])
-    parser = argparse.ArgumentParser(prog="jesagent", description=__doc__)
+    if args and args[0] == "explain":
+        from shell import explain
+
+        return explain.main(args[1:])
+    if args and args[0] == "doctor":
+        from shell import doctor
+
+        return doctor.main(args[1:])
+    parser = argparse.ArgumentParser(
+        prog="jesagent", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    # vcs, explain and doctor pass VCS's arguments on untouched; listed here for --help.
     commands.add_parser("vcs", help="run an entry point as VCS would")
+    commands.add_parser("explain", help="what an entry point would decide now; runs nothing")
+    commands.add_parser("doctor", help="the troubleshooting checks, with the fix for each")
     for name, text in (
         ("install", "write the entry points and types files"),
         ("uninstall", "remove exactly what install wrote"),

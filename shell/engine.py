@@ -33,6 +33,8 @@ from jescore.commands import (
 from jescore.declaration import Config, Raw, validate
 from jescore.monitoring import (
     ONLINE_POLL_SECONDS,
+    READY_PROBE_SECONDS,
+    STOP_POLL_SECONDS,
     Budget,
     Next,
     SecondLevel,
@@ -61,9 +63,9 @@ from jescore.vcs import (
     CLEAN_FAILED,
     CLEAN_SUCCEEDED,
     DEFAULT_TIMEOUT_SECONDS,
+    FAILURE_EXIT,
     NO_EXTRA_WAIT,
     EntryPoint,
-    MonitorCode,
 )
 from shell import cyclestate, proctable, secrets, zoneinfo
 from shell import run as run_module
@@ -71,16 +73,6 @@ from shell.logsink import AgentLog
 from shell.run import connect, run_program
 
 FILE_LIMIT = 4096
-STOP_POLL_SECONDS = 0.25
-READY_PROBE_SECONDS = 2
-
-# What each entry point answers when it cannot do its job (bad arguments, bad attributes).
-FAILURE_EXIT = {
-    EntryPoint.MONITOR: int(MonitorCode.UNKNOWN),
-    EntryPoint.CLEAN: CLEAN_FAILED,
-    EntryPoint.ONLINE: NO_EXTRA_WAIT,
-    EntryPoint.OFFLINE: NO_EXTRA_WAIT,
-}
 
 
 IDENTIFY_SECONDS = 3.0

@@ -89,7 +89,7 @@ def test_the_multiplexor_starts_and_stops_mmp() -> None:
         ({"MsgServices": ("imap",)}, "odd number of values"),
         ({"ServerType": "MMP", "MsgServices": ("smtp", "25")}, "smtp not valid for ServerType MMP"),
         ({"MsgHost": "mail", "MsgServices": ("smtp", "25")}, "MsgHost: 'mail' is not a fully qualified"),
-        ({"MsgHost": "10.0.0.1", "MsgServices": ("lmtp", "24")}, "which lmtp need"),
+        ({"MsgHost": "10.0.0.1", "MsgServices": ("lmtp", "24")}, "which lmtp needs"),
         ({"MsgHost": "-w"}, "MsgHost: '-w' is not a host name"),
         ({"ServerRoot": "opt/msg"}, "ServerRoot: 'opt/msg' is not an absolute path"),
         ({"ServerRoot": "/opt/../etc"}, "contains '..'"),
