@@ -385,28 +385,29 @@ def stop_everything(call: Call, timeline: StopTimeline) -> tuple[Identity, ...]:
     log.warn(
         Msg.STOP_ESCALATED, f"still running after the stop command: {_pids(targets)}; sending TERM"
     )
-    signalled: set[Identity] = set()
-    while targets and call.elapsed() < timeline.term_until:
-        for identity in targets:
-            if identity not in signalled:
-                _signal(call, identity, signal.SIGTERM)
-                signalled.add(identity)
-        time.sleep(STOP_POLL_SECONDS)
-        targets = _targets(call)
-    killed: set[Identity] = set()
-    while targets and call.elapsed() < timeline.kill_until:
-        for identity in targets:
-            if identity not in killed:
-                _signal(call, identity, signal.SIGKILL)
-                killed.add(identity)
-        time.sleep(STOP_POLL_SECONDS)
-        targets = _targets(call)
+    targets = _signal_until(call, targets, signal.SIGTERM, timeline.term_until)
+    targets = _signal_until(call, targets, signal.SIGKILL, timeline.kill_until)
     if targets:
         log.error(
             Msg.CLEAN_LEFT_PROCESSES, f"{len(targets)} processes would not stop: {_pids(targets)}"
         )
     else:
         log.info(Msg.STOPPED, f"stopped after {call.elapsed():.1f} s (signals were needed)")
+    return targets
+
+
+def _signal_until(
+    call: Call, targets: tuple[Identity, ...], sig: signal.Signals, until: float
+) -> tuple[Identity, ...]:
+    """Signal each remaining process once (newcomers too), until none is left or time is up."""
+    signalled: set[Identity] = set()
+    while targets and call.elapsed() < until:
+        for identity in targets:
+            if identity not in signalled:
+                _signal(call, identity, sig)
+                signalled.add(identity)
+        time.sleep(STOP_POLL_SECONDS)
+        targets = _targets(call)
     return targets
 
 
