@@ -281,7 +281,7 @@ def arm_watchdog(call: Call) -> None:
 
     def expire(signum: int, frame: object) -> None:
         for child in list(run_module.running):
-            run_module.stop_group(child)
+            run_module.stop_group(child, reap=False)
         call.log.deadline = 0.0  # no halog now: straight to the file or standard error
         call.log.error(
             Msg.COMMAND_TIMED_OUT, f"out of time after {call.elapsed():.1f} s; answering {code}"

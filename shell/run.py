@@ -74,14 +74,18 @@ def _wait(child: subprocess.Popen[bytes], stdin_data: bytes | None, timeout: flo
         return None
 
 
-def stop_group(child: subprocess.Popen[bytes]) -> None:
+def stop_group(child: subprocess.Popen[bytes], *, reap: bool = True) -> None:
     """SIGKILL our own child and the process group it leads. The group id is the child's
     pid, which cannot be reused while the child is unreaped; daemons it started have left
-    the group (setsid) and are not touched."""
+    the group (setsid) and are not touched. Without `reap` (inside a signal handler, where
+    waiting could deadlock on the interrupted wait) the child is left to init."""
     try:
         os.killpg(child.pid, signal.SIGKILL)
     except OSError:
-        child.kill()
+        with contextlib.suppress(OSError):
+            os.kill(child.pid, signal.SIGKILL)
+    if not reap:
+        return
     with contextlib.suppress(subprocess.TimeoutExpired):  # stuck in the kernel: reaped at exit
         child.wait(timeout=REAP_SECONDS)
 
