@@ -8,7 +8,7 @@ second level is due, and how much time each step may take.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jescore.vcs import MonitorCode
 
@@ -140,6 +140,12 @@ def advance_cycle(stored: int | None, every: int) -> Cycle:
     return Cycle(position, due, 0 if due else position)
 
 
+def unsaved(cycle: Cycle) -> Cycle:
+    """When the count cannot be kept, the second level runs on every cycle: a full disk or
+    a read-only state directory must never switch the deep check off."""
+    return replace(cycle, due=cycle.position > 0)
+
+
 def cycles_until_due(stored: int | None, every: int) -> int | None:
     """How many monitor calls from now until the second level runs (1 = the next call)."""
     if every <= 0:
@@ -158,6 +164,11 @@ class Budget:
     def margin(self) -> float:
         """Kept back for logging and exiting after the last step."""
         return min(max(2.0, self.seconds * 0.1), 10.0)
+
+    @property
+    def watchdog_at(self) -> float:
+        """Seconds after the start when the entry point gives up and answers anyway."""
+        return self.seconds - self.margin / 2
 
     @property
     def usable(self) -> float:

@@ -10,7 +10,7 @@ import signal
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from returns.result import Failure, Success
@@ -47,6 +47,7 @@ from jescore.monitoring import (
     read_program_exit,
     stop_timeline,
     unknown,
+    unsaved,
 )
 from jescore.policy import (
     CONTAINER_NAME,
@@ -256,7 +257,7 @@ def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
             pass
     budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
     call = Call(policy, entry, cfg, parsed.values, budget, log, started)
-    log.deadline = started + budget.seconds - budget.margin / 2
+    log.deadline = started + budget.watchdog_at
     arm_watchdog(call)
     if zoneinfo.ON_SOLARIS and call.agent_zone() is None:
         log.error(Msg.COMMAND_NOT_RUN, "cannot tell which zone the agent runs in (zonename)")
@@ -277,7 +278,7 @@ def arm_watchdog(call: Call) -> None:
     """The last line of defence for the budget: whatever blocks (a hung NFS mount, a DNS
     lookup, a slow halog), the entry point answers before VCS would kill it."""
     code = FAILURE_EXIT[call.entry]
-    fire_after = max(call.budget.seconds - call.budget.margin / 2 - call.elapsed(), 0.1)
+    fire_after = max(call.budget.watchdog_at - call.elapsed(), 0.1)
 
     def expire(signum: int, frame: object) -> None:
         for child in list(run_module.running):
@@ -442,7 +443,7 @@ def monitor_verdict(call: Call) -> Verdict:
     if cfg[SECOND_LEVEL_MONITOR] > 0:
         problem = cyclestate.save(call.type_name, log.resource, cycle.to_store)
         if problem is not None:
-            cycle = replace(cycle, due=True)  # never let a full disk switch the deep check off
+            cycle = unsaved(cycle)
             log.warn(
                 Msg.STATE_NOT_SAVED,
                 f"cannot save the monitor cycle count in {cyclestate.state_dir()}: {problem}; "

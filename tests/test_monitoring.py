@@ -17,6 +17,7 @@ from jescore.monitoring import (
     decide,
     read_program_exit,
     stop_timeline,
+    unsaved,
 )
 
 MONITOR_CODES = {99, 100, *range(101, 111)}
@@ -97,6 +98,18 @@ def test_a_corrupt_count_restarts_the_rhythm_and_never_fails(
     assert until is not None
     assert 1 <= until <= every
     assert cycle.due == (until == 1)
+
+
+@given(st.one_of(st.none(), st.integers(-5, 50)), st.integers(0, 30))
+def test_an_unsaved_count_makes_every_cycle_due(stored: int | None, every: int) -> None:
+    cycle = unsaved(advance_cycle(stored, every))
+    assert cycle.due == (every > 0)
+
+
+@given(st.floats(0.5, 100_000))
+def test_the_watchdog_fires_inside_the_budget_after_the_last_phase(seconds: float) -> None:
+    budget = Budget(seconds)
+    assert stop_timeline(budget).kill_until <= budget.watchdog_at < seconds or seconds <= 1
 
 
 @given(st.floats(0.5, 100_000), st.floats(-10, 100_000), st.integers(0, 20))
