@@ -10,7 +10,7 @@ import signal
 import stat
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from returns.result import Failure, Success
@@ -485,12 +485,17 @@ def run_second_level(call: Call, snap: Snapshot) -> tuple[SecondLevel, str]:
 
 
 def run_probe(call: Call, probe: ProgramProbe | TcpProbe, seconds: int) -> Judgement:
+    began = time.monotonic()
     if isinstance(probe, TcpProbe):
-        return judge_connect(probe, connect(probe.host, probe.port, timeout=seconds, tls=probe.tls))
-    command = Command(fill(probe.argv, seconds), probe.what, probe.stdin_secret)
-    # The program gets its threshold plus a second to report; never more than is left.
-    hard_limit = min(seconds + 1.0, call.time_left() - call.budget.margin / 2)
-    return judge_program(probe, call.execute(command, hard_limit))
+        found = connect(probe.host, probe.port, timeout=seconds, tls=probe.tls)
+        judgement = judge_connect(probe, found)
+    else:
+        command = Command(fill(probe.argv, seconds), probe.what, probe.stdin_secret)
+        # The program gets its threshold plus a second to report; never more than is left.
+        hard_limit = min(seconds + 1.0, call.time_left() - call.budget.margin / 2)
+        judgement = judge_program(probe, call.execute(command, hard_limit))
+    took = time.monotonic() - began
+    return replace(judgement, reason=f"{judgement.reason} ({took:.1f} s of its {seconds} s)")
 
 
 def run_monitor_program(call: Call) -> Verdict:
