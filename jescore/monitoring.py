@@ -162,8 +162,9 @@ class Budget:
 
     @property
     def margin(self) -> float:
-        """Kept back for logging and exiting after the last step."""
-        return min(max(2.0, self.seconds * 0.1), 10.0)
+        """Kept back for logging and exiting after the last step (never over half the budget,
+        so every phase, and the watchdog after them, still fits in a tiny one)."""
+        return min(max(2.0, self.seconds * 0.1), 10.0, self.seconds / 2)
 
     @property
     def watchdog_at(self) -> float:
@@ -172,7 +173,7 @@ class Budget:
 
     @property
     def usable(self) -> float:
-        return max(self.seconds - self.margin, 0.5)
+        return self.seconds - self.margin
 
     def step_timeout(self, time_left: float, steps_left: int) -> int | None:
         """Whole seconds one of `steps_left` remaining steps may take, or None if under 1 s.

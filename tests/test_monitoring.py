@@ -106,10 +106,10 @@ def test_an_unsaved_count_makes_every_cycle_due(stored: int | None, every: int) 
     assert cycle.due == (every > 0)
 
 
-@given(st.floats(0.5, 100_000))
+@given(st.floats(0.1, 100_000))
 def test_the_watchdog_fires_inside_the_budget_after_the_last_phase(seconds: float) -> None:
     budget = Budget(seconds)
-    assert stop_timeline(budget).kill_until <= budget.watchdog_at < seconds or seconds <= 1
+    assert stop_timeline(budget).kill_until < budget.watchdog_at < seconds
 
 
 @given(st.floats(0.5, 100_000), st.floats(-10, 100_000), st.integers(0, 20))
@@ -126,4 +126,4 @@ def test_the_stop_timeline_is_ordered_and_inside_the_budget(seconds: float) -> N
     budget = Budget(seconds)
     line = stop_timeline(budget)
     assert 0 < line.command_timeout < line.wait_until < line.term_until < line.kill_until
-    assert line.kill_until <= max(seconds - budget.margin, 0.5)
+    assert line.kill_until <= seconds - budget.margin
