@@ -225,6 +225,8 @@ def _exec_daemon(root: str, pid_file: str, report_fd: int) -> NoReturn:
 
 
 def _read_report(fd: int) -> str:
+    # Like stubs.msgdaemon.read_report, kept apart on purpose: this module also runs as the
+    # daemon under a bare interpreter, where msgdaemon's imports (psutil) are not found.
     chunks: list[bytes] = []
     deadline = time.monotonic() + READY_TIMEOUT
     while (left := deadline - time.monotonic()) > 0:

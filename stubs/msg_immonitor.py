@@ -142,33 +142,28 @@ class Session:
     def readline(self) -> str:
         assert self.sock is not None
         while b"\n" not in self.buffer:
-            try:
-                self.sock.settimeout(self.left())
-                chunk = self.sock.recv(4096)
-            except TimeoutError as exc:
-                raise self.timed_out() from exc
-            except OSError as exc:
-                raise CheckFailed(f"connection lost ({self.doing}): {exc}") from exc
-            if not chunk:
-                raise CheckFailed(f"connection closed by the server ({self.doing})")
-            self.buffer += chunk
+            self._receive()
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line.decode("utf-8", "replace").rstrip("\r")
 
     def read_exact(self, size: int) -> None:
         while len(self.buffer) < size:
-            assert self.sock is not None
-            try:
-                self.sock.settimeout(self.left())
-                chunk = self.sock.recv(4096)
-            except TimeoutError as exc:
-                raise self.timed_out() from exc
-            except OSError as exc:
-                raise CheckFailed(f"connection lost ({self.doing}): {exc}") from exc
-            if not chunk:
-                raise CheckFailed(f"connection closed by the server ({self.doing})")
-            self.buffer += chunk
+            self._receive()
         self.buffer = self.buffer[size:]
+
+    def _receive(self) -> None:
+        """Append the next chunk to the buffer, within the transaction's threshold."""
+        assert self.sock is not None
+        try:
+            self.sock.settimeout(self.left())
+            chunk = self.sock.recv(4096)
+        except TimeoutError as exc:
+            raise self.timed_out() from exc
+        except OSError as exc:
+            raise CheckFailed(f"connection lost ({self.doing}): {exc}") from exc
+        if not chunk:
+            raise CheckFailed(f"connection closed by the server ({self.doing})")
+        self.buffer += chunk
 
     def close(self) -> None:
         if self.sock is not None:

@@ -775,16 +775,15 @@ class Engine:
 
     def online_all(self, *, wait: bool = True) -> dict[str, str]:
         """Every group online, children before parents (dependencies gate the order)."""
-        for grp in self._groups.values():
-            grp.target = _Want.ONLINE
-        if wait:
-            self.settle()
-        return {g.name: self._group_text(g) for g in self._groups.values()}
+        return self._all_to(_Want.ONLINE, wait)
 
     def offline_all(self, *, wait: bool = True) -> dict[str, str]:
         """Every group offline, parents before children."""
+        return self._all_to(_Want.OFFLINE, wait)
+
+    def _all_to(self, target: _Want, wait: bool) -> dict[str, str]:
         for grp in self._groups.values():
-            grp.target = _Want.OFFLINE
+            grp.target = target
         if wait:
             self.settle()
         return {g.name: self._group_text(g) for g in self._groups.values()}
