@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jescore.registry import POLICIES
-from jescore.vcs import EntryPoint
+from jescore.policy.registry import POLICIES
+from jescore.policy.vcs import EntryPoint
 
 USAGE_ERROR = 2
 

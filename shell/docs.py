@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from jescore.docgen import policy_page
-from jescore.typesfile import all_files
+from jescore.tooling.docgen import policy_page
+from jescore.tooling.typesfile import all_files
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

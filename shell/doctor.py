@@ -22,12 +22,13 @@ from collections.abc import Sequence
 
 from returns.result import Success
 
-from jescore import diagnosis, sunjesldap
-from jescore import explain as core
-from jescore.commands import ProgramResult
-from jescore.policy import Watch
-from jescore.registry import POLICIES
-from jescore.vcs import EntryPoint
+from jescore.policy import sunjesldap
+from jescore.policy.commands import ProgramResult
+from jescore.policy.registry import POLICIES
+from jescore.policy.resource import Watch
+from jescore.policy.vcs import EntryPoint
+from jescore.tooling import diagnosis
+from jescore.tooling import explain as core
 from shell.explain import (
     USAGE_ERROR,
     Options,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from returns.result import Failure, Success
 
-from jescore import argv as vcs_argv
-from jescore import zones
-from jescore.agentlog import Msg, debug_levels
-from jescore.checks import LogLevel
-from jescore.commands import (
+from jescore.policy import argv as vcs_argv
+from jescore.policy import zones
+from jescore.policy.agentlog import Msg, debug_levels
+from jescore.policy.checks import LogLevel
+from jescore.policy.commands import (
     Command,
     Judgement,
     ProbeOutcome,
@@ -30,8 +30,8 @@ from jescore.commands import (
     judge_connect,
     judge_program,
 )
-from jescore.declaration import Config, Raw, validate
-from jescore.monitoring import (
+from jescore.policy.declaration import Config, Raw, validate
+from jescore.policy.monitoring import (
     ONLINE_POLL_SECONDS,
     READY_PROBE_SECONDS,
     STOP_POLL_SECONDS,
@@ -49,7 +49,9 @@ from jescore.monitoring import (
     unknown,
     unsaved,
 )
-from jescore.policy import (
+from jescore.policy.processes import Identity
+from jescore.policy.registry import POLICIES
+from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
@@ -58,9 +60,7 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import Identity
-from jescore.registry import POLICIES
-from jescore.vcs import (
+from jescore.policy.vcs import (
     CLEAN_FAILED,
     CLEAN_SUCCEEDED,
     DEFAULT_TIMEOUT_SECONDS,

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from returns.result import Failure, Success
 
-from jescore import explain as core
-from jescore.policy import Watch
-from jescore.registry import POLICIES
-from jescore.vcs import CleanReason, EntryPoint
-from jescore.vcsconf_model import Configuration
+from jescore.policy.registry import POLICIES
+from jescore.policy.resource import Watch
+from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.tooling import explain as core
+from jescore.tooling.vcsconf_model import Configuration
 
 USAGE_ERROR = 2
 USAGE = (
@@ -88,7 +88,7 @@ def parse_options(args: Sequence[str], allowed: frozenset[str]) -> Options:
 
 def read_configuration(path: str) -> Configuration | str:
     """main.cf and the types files it includes (beside it, else the generated ones)."""
-    from jescore import vcsconf
+    from jescore.tooling import vcsconf
 
     main_cf = Path(path)
     try:
@@ -122,7 +122,7 @@ def read_configuration(path: str) -> Configuration | str:
 
 def _generated_types() -> dict[str, str]:
     try:
-        from jescore import typesfile
+        from jescore.tooling import typesfile
     except ImportError:  # pragma: no cover - only while the generator does not exist
         return {}
     return typesfile.all_files()

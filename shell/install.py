@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jescore.registry import POLICIES
-from jescore.vcs import EntryPoint
+from jescore.policy.registry import POLICIES
+from jescore.policy.vcs import EntryPoint
 
 MARKER = "# Written by `jesagent install`; `jesagent uninstall` removes it. Do not edit."
 MANIFEST = ".jesagent-manifest"
@@ -39,7 +39,7 @@ def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
 
 
 def types_files(type_name: str) -> dict[str, str]:
-    from jescore.typesfile import all_files
+    from jescore.tooling.typesfile import all_files
 
     return {
         name: text for name, text in all_files().items() if name.startswith(f"{type_name}Types")

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from jescore.agentlog import (
+from jescore.policy.agentlog import (
     HALOG_SEVERITY,
     LogRecord,
     Msg,
@@ -17,7 +17,7 @@ from jescore.agentlog import (
     redact,
     wanted,
 )
-from jescore.checks import LogLevel
+from jescore.policy.checks import LogLevel
 from shell.run import run_program
 
 HALOG_TIMEOUT = 5.0

@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 import psutil
 
-from jescore.processes import COMM_LENGTH, Identity, ProcessInfo
+from jescore.policy.processes import COMM_LENGTH, Identity, ProcessInfo
 from shell import zoneinfo
 
 

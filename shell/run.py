@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
-from jescore.commands import ConnectResult, ProgramResult
+from jescore.policy.commands import ConnectResult, ProgramResult
 
 OUTPUT_LIMIT = 64 * 1024  # more than any status tool prints; the rest is not read
 REAP_SECONDS = 1.0

@@ -11,7 +11,7 @@ import os
 
 from returns.result import Failure, Result, Success
 
-from jescore.checks import split_command_line
+from jescore.policy.checks import split_command_line
 from shell.run import run_program
 
 DECRYPT_TIMEOUT = 10.0

@@ -31,10 +31,10 @@ from typing import Final
 
 from returns.result import Failure
 
-from jescore import vcsconf
-from jescore.declaration import Dimension, Raw, VcsType, validate
-from jescore.registry import POLICIES
-from jescore.vcsconf_model import Configuration, Group, Resource, TypeAttr, TypeDef
+from jescore.policy.declaration import Dimension, Raw, VcsType, validate
+from jescore.policy.registry import POLICIES
+from jescore.tooling import vcsconf
+from jescore.tooling.vcsconf_model import Configuration, Group, Resource, TypeAttr, TypeDef
 from stubs.adminserver import StandInAdmin, build_admin_root
 from stubs.demo_slapd import StandInDs, build_standin_ds
 from stubs.dirsrv389 import (

@@ -53,7 +53,7 @@ Every CLI run is a fresh engine: it probes every resource, carries out the comma
 wall-clock seconds (engine seconds at --scale 0), prints the status view and exits 0 when
 the groups reached the state asked for (1 if not, 2 for a bad configuration). The agents
 keep running: `online-all` then `status` then `offline-all` works like hagrp commands.
-main.cf is read with jescore.vcsconf.parse_many, with the includes found next to it.
+main.cf is read with jescore.tooling.vcsconf.parse_many, with the includes found next to it.
 
 Readings chosen where the VCS documentation is silent or thin (sources: VCS 5.0MP3 Agent
 Developer's Guide, static attributes and state transitions; VCS 5.1/6.0/7.0 Administrator's
@@ -134,12 +134,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Final
 
-from jescore import argv as vcs_argv
-from jescore.declaration import Declaration, Dimension, Raw, VcsType
-from jescore.monitoring import cycles_until_due
-from jescore.registry import POLICIES
-from jescore.vcs import CleanReason, EntryPoint
-from jescore.vcsconf_model import (
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import Declaration, Dimension, Raw, VcsType
+from jescore.policy.monitoring import cycles_until_due
+from jescore.policy.registry import POLICIES
+from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.tooling.vcsconf_model import (
     Configuration,
     Group,
     GroupDependency,
@@ -1522,16 +1522,16 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def load_configuration(main_cf: Path) -> Configuration:
-    """Read main.cf and the files it includes with jescore.vcsconf.parse_many.
+    """Read main.cf and the files it includes with jescore.tooling.vcsconf.parse_many.
 
     Includes are looked up next to main.cf, as VCS looks in its configuration directory.
     One that is not there but names a types file this project generates
-    (SunJESMsgTypes50.cf, ...) is read from jescore.typesfile; any other missing include
+    (SunJESMsgTypes50.cf, ...) is read from jescore.tooling.typesfile; any other missing include
     (the bundled types.cf) is only recorded, and its resources get no type definition.
     """
     from returns.result import Failure
 
-    from jescore import typesfile, vcsconf
+    from jescore.tooling import typesfile, vcsconf
 
     try:
         texts = [(main_cf.name, main_cf.read_text())]

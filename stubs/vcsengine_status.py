@@ -13,7 +13,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jescore.vcs import CleanReason
+from jescore.policy.vcs import CleanReason
 
 
 class EventKind(enum.Enum):

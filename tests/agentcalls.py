@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jescore import argv as vcs_argv
-from jescore.declaration import Raw
-from jescore.registry import POLICIES
-from jescore.vcs import CleanReason
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import Raw
+from jescore.policy.registry import POLICIES
+from jescore.policy.vcs import CleanReason
 
 
 @dataclass(frozen=True)

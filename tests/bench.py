@@ -20,12 +20,12 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from jescore import argv as vcs_argv
-from jescore.declaration import validate
-from jescore.policy import Snapshot
-from jescore.processes import ProcessInfo
-from jescore.sunjesmsg import DECLARATION, POLICY
-from jescore.vcs import EntryPoint
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import validate
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.resource import Snapshot
+from jescore.policy.sunjesmsg import DECLARATION, POLICY
+from jescore.policy.vcs import EntryPoint
 from stubs.msgserver import build_server_root
 
 RUNS = 15
@@ -49,7 +49,10 @@ def main() -> int:
     rows: list[tuple[str, float, str, float]] = []
     base_start = median_seconds(lambda: run([python, "-I", "-c", "pass"]))
     for label, module in [
-        ("import jescore (parse, validate, policy)", "jescore.sunjesmsg, jescore.argv"),
+        (
+            "import jescore (parse, validate, policy)",
+            "jescore.policy.sunjesmsg, jescore.policy.argv",
+        ),
         ("import shell.engine (all an entry point loads)", "shell.engine"),
     ]:
         command = [python, "-I", "-c", f"import {module}"]

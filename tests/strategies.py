@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from jescore.declaration import Raw
-from jescore.msg_services import ServerType, keys_for
-from jescore.processes import ProcessInfo
+from jescore.policy.declaration import Raw
+from jescore.policy.msg_services import ServerType, keys_for
+from jescore.policy.processes import ProcessInfo
 
 segment = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=8)
 absolute_paths = st.lists(segment, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))

@@ -7,8 +7,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jescore.agentlog import MASK, LogRecord, Msg, format_line, one_line, redact, wanted
-from jescore.checks import LogLevel
+from jescore.policy.agentlog import MASK, LogRecord, Msg, format_line, one_line, redact, wanted
+from jescore.policy.checks import LogLevel
 from tests.strategies import passwords
 
 LINE = re.compile(

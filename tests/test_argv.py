@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.pipeline import is_successful
 
-from jescore import argv
-from jescore.argv import ArgvForm, ParsedArgs
-from jescore.declaration import Raw, validate
-from jescore.sunjesmsg import DECLARATION
-from jescore.vcs import CleanReason, EntryPoint
+from jescore.policy import argv
+from jescore.policy.argv import ArgvForm, ParsedArgs
+from jescore.policy.declaration import Raw, validate
+from jescore.policy.sunjesmsg import DECLARATION
+from jescore.policy.vcs import CleanReason, EntryPoint
 from tests.strategies import any_argv, valid_msg_values
 
 CONTRACT_EXAMPLE = [

@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jescore.declaration import Raw
-from jescore.vcs import CleanReason
+from jescore.policy.declaration import Raw
+from jescore.policy.vcs import CleanReason
 from stubs.demo import leftovers
 from stubs.demo_slapd import StandInDs, build_standin_ds
 from stubs.demo_world import World

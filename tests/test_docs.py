@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jescore.registry import POLICIES
+from jescore.policy.registry import POLICIES
 from shell.docs import DOCS, pages
 
 

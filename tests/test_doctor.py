@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jescore import argv as vcs_argv
-from jescore import diagnosis
-from jescore.commands import ProgramResult
-from jescore.declaration import Raw
-from jescore.diagnosis import Check, Findings, Status
-from jescore.registry import POLICIES
+from jescore.policy import argv as vcs_argv
+from jescore.policy.commands import ProgramResult
+from jescore.policy.declaration import Raw
+from jescore.policy.registry import POLICIES
+from jescore.tooling import diagnosis
+from jescore.tooling.diagnosis import Check, Findings, Status
 from shell import doctor
 from stubs.adminserver import StandInAdmin, build_admin_root
 from stubs.msgserver import StandInServer, build_server_root

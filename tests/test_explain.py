@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.pipeline import is_successful
 
-from jescore import argv as vcs_argv
-from jescore import explain
-from jescore.agentlog import MASK
-from jescore.declaration import Raw
-from jescore.policy import Snapshot
-from jescore.processes import ProcessInfo
-from jescore.registry import POLICIES
-from jescore.vcs import FAILURE_EXIT, CleanReason, EntryPoint
-from jescore.vcsconf import parse_many
+from jescore.policy import argv as vcs_argv
+from jescore.policy.agentlog import MASK
+from jescore.policy.declaration import Raw
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.registry import POLICIES
+from jescore.policy.resource import Snapshot
+from jescore.policy.vcs import FAILURE_EXIT, CleanReason, EntryPoint
+from jescore.tooling import explain
+from jescore.tooling.vcsconf import parse_many
 from shell import explain as shell_explain
 from stubs.msgserver import StandInServer, build_server_root
 from tests.strategies import any_argv, passwords, valid_msg_values
@@ -332,7 +332,7 @@ group g (
 
 
 def test_a_main_cf_resource_becomes_the_argv_vcs_would_pass() -> None:
-    from jescore import typesfile
+    from jescore.tooling import typesfile
 
     name = "SunJESMsgTypes50.cf"
     conf = parse_many([("main.cf", MAIN_CF), (name, typesfile.all_files()[name])]).unwrap()

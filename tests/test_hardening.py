@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from returns.pipeline import is_successful
 
-from jescore import argv as vcs_argv
-from jescore.declaration import Raw
-from jescore.sunjesadm import DECLARATION as ADM
-from jescore.sunjesldap import DECLARATION as LDAP
-from jescore.sunjesmsg import DECLARATION as MSG
-from jescore.vcs import EntryPoint
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import Raw
+from jescore.policy.sunjesadm import DECLARATION as ADM
+from jescore.policy.sunjesldap import DECLARATION as LDAP
+from jescore.policy.sunjesmsg import DECLARATION as MSG
+from jescore.policy.vcs import EntryPoint
 from shell.run import connect, run_program
 from shell.secrets import decrypt
 from stubs.msgserver import StandInServer, build_server_root

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jescore.registry import POLICIES
-from jescore.vcs import EntryPoint
+from jescore.policy.registry import POLICIES
+from jescore.policy.vcs import EntryPoint
 from shell.install import MANIFEST
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jescore.declaration import Raw
-from jescore.vcs import CleanReason
+from jescore.policy.declaration import Raw
+from jescore.policy.vcs import CleanReason
 from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
 from stubs.dirsrv_standin import install_sun_ldapsearch, make_prompting_start_slapd
 from stubs.vcscrypt import PasswordHelper

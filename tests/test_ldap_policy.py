@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from returns.pipeline import is_successful
 
-from jescore.commands import ProgramProbe, TcpProbe, fill
-from jescore.declaration import Config, Raw, validate
-from jescore.policy import Snapshot
-from jescore.processes import ProcessInfo
-from jescore.sunjesldap import (
+from jescore.policy.commands import ProgramProbe, TcpProbe, fill
+from jescore.policy.declaration import Config, Raw, validate
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.resource import Snapshot
+from jescore.policy.sunjesldap import (
     DECLARATION,
     POLICY,
     Dialect,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jescore.agentlog import DEBUG_LEVELS, debug_levels
-from jescore.declaration import Raw
+from jescore.policy.agentlog import DEBUG_LEVELS, debug_levels
+from jescore.policy.declaration import Raw
 from stubs.msgserver import StandInServer, build_server_root
 from tests.agentcalls import Agents
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jescore.monitoring import (
+from jescore.policy.monitoring import (
     VERDICT_TABLE,
     Budget,
     Next,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jescore.declaration import Raw
-from jescore.vcs import CleanReason
+from jescore.policy.declaration import Raw
+from jescore.policy.vcs import CleanReason
 from stubs.msgserver import StandInServer, build_server_root
 from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents, Outcome

@@ -9,14 +9,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from returns.pipeline import is_successful
 
-from jescore import argv
-from jescore.commands import ProgramProbe, TcpProbe, fill
-from jescore.declaration import Config, Raw, validate
-from jescore.msg_services import SERVICES
-from jescore.policy import Snapshot
-from jescore.processes import ProcessInfo
-from jescore.sunjesmsg import DECLARATION, POLICY, process_names
-from jescore.vcs import EntryPoint
+from jescore.policy import argv
+from jescore.policy.commands import ProgramProbe, TcpProbe, fill
+from jescore.policy.declaration import Config, Raw, validate
+from jescore.policy.msg_services import SERVICES
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.resource import Snapshot
+from jescore.policy.sunjesmsg import DECLARATION, POLICY, process_names
+from jescore.policy.vcs import EntryPoint
 from tests.strategies import process_tables, valid_msg_values
 
 ROOT = "/opt/SUNWmsgsr"

@@ -8,11 +8,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from jescore.declaration import validate
-from jescore.monitoring import SecondLevel, State, decide
-from jescore.policy import Snapshot
-from jescore.processes import ProcessInfo
-from jescore.sunjesmsg import DECLARATION, POLICY, process_names
+from jescore.policy.declaration import validate
+from jescore.policy.monitoring import SecondLevel, State, decide
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.resource import Snapshot
+from jescore.policy.sunjesmsg import DECLARATION, POLICY, process_names
 
 ROOT = "/opt/msg"
 SERVICES = ("imap", "143", "pop", "110", "http", "80")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from returns.result import Failure, Success
 
-from jescore.declaration import validate
-from jescore.registry import POLICIES
-from jescore.typesfile import all_files
-from jescore.vcsconf import parse_many, values_for
-from jescore.vcsconf_model import Configuration, GroupDependency
+from jescore.policy.declaration import validate
+from jescore.policy.registry import POLICIES
+from jescore.tooling.typesfile import all_files
+from jescore.tooling.vcsconf import parse_many, values_for
+from jescore.tooling.vcsconf_model import Configuration, GroupDependency
 
 SAMPLES = Path(__file__).resolve().parent.parent / "docs" / "samples"
 

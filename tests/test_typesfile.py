@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from returns.result import Failure, Success
 
-from jescore.declaration import Declaration, Dimension, VcsType
-from jescore.registry import POLICIES
-from jescore.typesfile import (
+from jescore.policy.declaration import Declaration, Dimension, VcsType
+from jescore.policy.registry import POLICIES
+from jescore.tooling.typesfile import (
     Variant,
     agent_directory,
     all_files,
@@ -31,9 +31,9 @@ from jescore.typesfile import (
     render,
     variants_for,
 )
-from jescore.vcsconf import parse
-from jescore.vcsconf import render as render_conf
-from jescore.vcsconf_model import ConfError, Configuration, TypeAttr, TypeDef
+from jescore.tooling.vcsconf import parse
+from jescore.tooling.vcsconf import render as render_conf
+from jescore.tooling.vcsconf_model import ConfError, Configuration, TypeAttr, TypeDef
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SEED = REPO.parent / "shared" / "reference" / "seed-vcs-sunjes-agent-guide.txt"

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Result, Success
 
-from jescore.declaration import Dimension, Raw, VcsType
-from jescore.registry import POLICIES
-from jescore.vcsconf import (
+from jescore.policy.declaration import Dimension, Raw, VcsType
+from jescore.policy.registry import POLICIES
+from jescore.tooling.vcsconf import (
     ENGINE_RESOURCE_ATTRS,
     KEYWORDS,
     FileError,
@@ -23,7 +23,7 @@ from jescore.vcsconf import (
     render,
     values_for,
 )
-from jescore.vcsconf_model import (
+from jescore.tooling.vcsconf_model import (
     ConfError,
     Configuration,
     Group,

@@ -19,12 +19,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jescore import argv as vcs_argv
-from jescore import sunjesmsg
-from jescore.declaration import Dimension, Raw, VcsType
-from jescore.monitoring import cycles_until_due
-from jescore.vcs import CleanReason, EntryPoint
-from jescore.vcsconf_model import (
+from jescore.policy import argv as vcs_argv
+from jescore.policy import sunjesmsg
+from jescore.policy.declaration import Dimension, Raw, VcsType
+from jescore.policy.monitoring import cycles_until_due
+from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.tooling.vcsconf_model import (
     Configuration,
     Group,
     GroupDependency,

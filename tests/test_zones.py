@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jescore.processes import ProcessInfo
-from jescore.zones import GLOBAL_ZONE, ZLOGIN, effective_zone, in_zone, visible
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.zones import GLOBAL_ZONE, ZLOGIN, effective_zone, in_zone, visible
 
 zone_names = st.sampled_from(["global", "mailzone", "ldapzone", ""])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from jescore.vcs import MonitorCode
+from jescore.policy.vcs import MonitorCode
 
 
 class State(enum.Enum):

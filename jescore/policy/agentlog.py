@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jescore.checks import LogLevel
-from jescore.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
+from jescore.policy.checks import LogLevel
+from jescore.policy.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
 
 MASK = "********"
 _DBG = re.compile(r"(?i:DBG_)([0-9]{1,2})")

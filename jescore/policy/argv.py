@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from returns.result import Failure, Result, Success
 
-from jescore.checks import shown
-from jescore.declaration import ENGINE_SCALARS, ENGINE_VECTORS, Declaration, Dimension, Raw
-from jescore.vcs import CleanReason, EntryPoint
+from jescore.policy.checks import shown
+from jescore.policy.declaration import ENGINE_SCALARS, ENGINE_VECTORS, Declaration, Dimension, Raw
+from jescore.policy.vcs import CleanReason, EntryPoint
 
 _COUNT = re.compile(r"[0-9]{1,6}")
 _RESOURCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from returns.result import Failure, Result, Success
 
-from jescore.declaration import Raw
+from jescore.policy.declaration import Raw
 
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _DIGITS = re.compile(r"[0-9]+")

@@ -27,9 +27,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from jescore.declaration import Attr, Declaration, Dimension
-from jescore.registry import POLICIES
-from jescore.vcsconf import DIMENSION_SUFFIX, quote, render_value
+from jescore.policy.declaration import Attr, Declaration, Dimension
+from jescore.policy.registry import POLICIES
+from jescore.tooling.vcsconf import DIMENSION_SUFFIX, quote, render_value
 
 AGENT_HOME = "/opt/VRTSagents/ha/bin"
 SCRIPT50_AGENT = "/opt/VRTSvcs/bin/Script50Agent"
@@ -124,7 +124,7 @@ def render(decl: Declaration, variant: Variant) -> str:
     used = _effective(decl, variant)
     lines = [
         f"// {decl.type_name} resource type for {used.title}.",
-        "// Generated from the jesagent declarations (jescore.typesfile); do not edit.",
+        "// Generated from the jesagent declarations (jescore.tooling.typesfile); do not edit.",
         f"type {decl.type_name} (",
     ]
     if used.zones:

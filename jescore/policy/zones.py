@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from jescore.processes import ProcessInfo
+from jescore.policy.processes import ProcessInfo
 
 GLOBAL_ZONE = "global"
 ZLOGIN = "/usr/sbin/zlogin"

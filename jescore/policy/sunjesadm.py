@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jescore import checks
-from jescore.commands import Command, Expect, Probe, ProgramProbe, TcpProbe
-from jescore.declaration import Attr, Config, CrossCheck, Declaration, Dimension, VcsType, Violation
-from jescore.policy import (
+from jescore.policy import checks
+from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe
+from jescore.policy.declaration import (
+    Attr,
+    Config,
+    CrossCheck,
+    Declaration,
+    Dimension,
+    VcsType,
+    Violation,
+)
+from jescore.policy.processes import ProcessInfo, live, pid_in, runs_with
+from jescore.policy.resource import (
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
     SECOND_LEVEL_MONITOR,
@@ -20,7 +29,6 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, live, pid_in, runs_with
 
 ADMIN_HOST: Attr[str] = Attr(
     "AdminHost", VcsType.STR, Dimension.SCALAR, ("",), True,

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 from returns.result import Failure, Result, Success
 
-from jescore.declaration import Declaration, Dimension, Raw, VcsType
-from jescore.vcsconf_model import (
+from jescore.policy.declaration import Declaration, Dimension, Raw, VcsType
+from jescore.tooling.vcsconf_model import (
     ConfError,
     Configuration,
     Group,

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from returns.result import Failure, Result, Success
 
-from jescore import argv as vcs_argv
-from jescore import sunjesldap, zones
-from jescore.agentlog import MASK
-from jescore.commands import Command, Probe, ProgramProbe, TcpProbe, fill
-from jescore.declaration import Config, Declaration, Dimension, Raw, Violation, validate
-from jescore.monitoring import (
+from jescore.policy import argv as vcs_argv
+from jescore.policy import sunjesldap, zones
+from jescore.policy.agentlog import MASK
+from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, fill
+from jescore.policy.declaration import Config, Declaration, Dimension, Raw, Violation, validate
+from jescore.policy.monitoring import (
     ONLINE_POLL_SECONDS,
     READY_PROBE_SECONDS,
     STOP_POLL_SECONDS,
@@ -40,7 +40,8 @@ from jescore.monitoring import (
     read_program_exit,
     stop_timeline,
 )
-from jescore.policy import (
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
     SECOND_LEVEL_MONITOR,
@@ -49,8 +50,7 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo
-from jescore.vcs import (
+from jescore.policy.vcs import (
     CLEAN_FAILED,
     CLEAN_SUCCEEDED,
     DEFAULT_TIMEOUT_SECONDS,
@@ -59,8 +59,8 @@ from jescore.vcs import (
     CleanReason,
     EntryPoint,
 )
-from jescore.vcsconf import values_for
-from jescore.vcsconf_model import Configuration, Resource, TypeDef
+from jescore.tooling.vcsconf import values_for
+from jescore.tooling.vcsconf_model import Configuration, Resource, TypeDef
 
 _COUNT = re.compile(r"^[0-9]{1,6}$")
 _SHOWN_LIMIT = 60  # checks.shown cuts quoted values to this many characters

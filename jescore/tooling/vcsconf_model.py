@@ -2,7 +2,7 @@
 
 Only the subset the SunJES samples use: includes, type definitions, service groups with
 their attributes, resources with scalar, vector and association attributes, resource
-`requires` links and group dependencies. jescore.vcsconf reads text into these values.
+`requires` links and group dependencies. jescore.tooling.vcsconf reads text into these values.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jescore.declaration import Dimension, Raw, VcsType
+from jescore.policy.declaration import Dimension, Raw, VcsType
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,14 @@ from typing import Any
 
 from returns.result import Failure, Success
 
-from jescore import argv as vcs_argv
-from jescore import checks, sunjesadm, sunjesldap, sunjesmsg
-from jescore.commands import ProgramResult
-from jescore.declaration import Attr, Config, Declaration, Violation, validate
-from jescore.explain import scrub, secret_words
-from jescore.msg_services import ProbeStyle, ServerType, lookup
-from jescore.policy import MONITOR_PROGRAM, SECOND_LEVEL_MONITOR
-from jescore.vcs import EntryPoint
+from jescore.policy import argv as vcs_argv
+from jescore.policy import checks, sunjesadm, sunjesldap, sunjesmsg
+from jescore.policy.commands import ProgramResult
+from jescore.policy.declaration import Attr, Config, Declaration, Violation, validate
+from jescore.policy.msg_services import ProbeStyle, ServerType, lookup
+from jescore.policy.resource import MONITOR_PROGRAM, SECOND_LEVEL_MONITOR
+from jescore.policy.vcs import EntryPoint
+from jescore.tooling.explain import scrub, secret_words
 
 
 class Status(enum.Enum):

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import enum
 
-from jescore import checks
-from jescore.commands import Command, Expect, Probe, ProgramProbe, TcpProbe, ThresholdSlot
-from jescore.declaration import Attr, Config, Declaration, Dimension, VcsType
-from jescore.policy import (
+from jescore.policy import checks
+from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe, ThresholdSlot
+from jescore.policy.declaration import Attr, Config, Declaration, Dimension, VcsType
+from jescore.policy.processes import ProcessInfo, live, pid_in, runs_with
+from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
@@ -23,7 +24,6 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, live, pid_in, runs_with
 
 INSTANCE_ROOT: Attr[str] = Attr(
     "InstanceRoot", VcsType.STR, Dimension.SCALAR, ("",), True,

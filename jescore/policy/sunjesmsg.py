@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from returns.result import Failure, Result, Success
 
-from jescore import checks
-from jescore.commands import Command, Probe, ProgramProbe, TcpProbe, ThresholdSlot
-from jescore.declaration import (
+from jescore.policy import checks
+from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, ThresholdSlot
+from jescore.policy.declaration import (
     Attr,
     Config,
     CrossCheck,
@@ -18,7 +18,7 @@ from jescore.declaration import (
     VcsType,
     Violation,
 )
-from jescore.msg_services import (
+from jescore.policy.msg_services import (
     ALL_KEYS,
     CORE,
     MTA_KEYS,
@@ -29,7 +29,8 @@ from jescore.msg_services import (
     keys_for,
     lookup,
 )
-from jescore.policy import (
+from jescore.policy.processes import ProcessInfo, programs_in
+from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
@@ -38,7 +39,6 @@ from jescore.policy import (
     Snapshot,
     Watch,
 )
-from jescore.processes import ProcessInfo, programs_in
 
 
 @dataclass(frozen=True)

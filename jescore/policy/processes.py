@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jescore.checks import path_components
+from jescore.policy.checks import path_components
 
 COMM_LENGTH = 15  # Linux keeps this many characters of a process name
 

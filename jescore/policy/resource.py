@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jescore import checks
-from jescore.checks import LogLevel
-from jescore.commands import Command, Probe
-from jescore.declaration import Attr, Config, Declaration, Dimension, VcsType
-from jescore.processes import ProcessInfo
+from jescore.policy import checks
+from jescore.policy.checks import LogLevel
+from jescore.policy.commands import Command, Probe
+from jescore.policy.declaration import Attr, Config, Declaration, Dimension, VcsType
+from jescore.policy.processes import ProcessInfo
 
 RES_LOG_LEVEL: Attr[LogLevel] = Attr(
     "ResLogLevel", VcsType.STR, Dimension.SCALAR, ("INFO",), False,

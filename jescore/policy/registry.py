@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jescore import sunjesadm, sunjesldap, sunjesmsg
-from jescore.policy import ResourcePolicy
+from jescore.policy import sunjesadm, sunjesldap, sunjesmsg
+from jescore.policy.resource import ResourcePolicy
 
 POLICIES: dict[str, ResourcePolicy] = {
     sunjesmsg.DECLARATION.type_name: sunjesmsg.POLICY,
