@@ -24,6 +24,7 @@ from returns.result import Success
 
 from jescore.policy import sunjesldap
 from jescore.policy.commands import ProgramResult
+from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import EntryPoint
@@ -56,16 +57,16 @@ def find_dsadm() -> str | None:
 
 
 def gather(plan: diagnosis.Plan, monitor_interval: int) -> diagnosis.Findings:
-    from shell import engine, secrets
+    from shell import secrets, system
     from shell.run import run_program
 
     paths = (*(p.path for p in plan.programs), *plan.ldapsearch)
-    executables = engine.observe(Watch(paths=paths)).executables
+    executables = system.observe(Watch(paths=paths), IDENTIFY_SECONDS).executables
     versions: dict[str, str] = {}
     first = next((p for p in plan.ldapsearch if p in executables), None)
     if first is not None:
         command = sunjesldap.version_command(first)
-        seen = engine.observe(Watch(paths=(first,), identify=(command,)))
+        seen = system.observe(Watch(paths=(first,), identify=(command,)), IDENTIFY_SECONDS)
         versions[first] = seen.outputs.get(command, "")
     configutil: dict[str, ProgramResult] = {}
     if plan.configutil is not None and plan.configutil in executables:

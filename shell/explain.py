@@ -22,6 +22,7 @@ from pathlib import Path
 
 from returns.result import Failure, Success
 
+from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import CleanReason, EntryPoint
@@ -140,11 +141,11 @@ def gather(reading: core.Reading) -> core.Observed | None:
     """The engine's own observation for this resource, without its identify commands."""
     if reading.cfg is None or reading.parsed is None:
         return None
-    from shell import cyclestate, engine, zoneinfo
+    from shell import cyclestate, system, zoneinfo
 
     watch = reading.watch or Watch()
     look = Watch(watch.process_names, watch.files, reading.paths_to_check)
-    snapshot = engine.observe(look)
+    snapshot = system.observe(look, IDENTIFY_SECONDS)
     type_name = reading.declaration.type_name
     stored = cyclestate.read_count(type_name, reading.parsed.resource)
     zone = zoneinfo.current_zone() if reading.container else None

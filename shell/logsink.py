@@ -14,10 +14,10 @@ from jescore.policy.agentlog import (
     body,
     format_debug_line,
     format_line,
-    redact,
     wanted,
 )
 from jescore.policy.checks import LogLevel
+from jescore.policy.secrets import mask
 from shell.run import run_program
 
 HALOG_TIMEOUT = 5.0
@@ -56,7 +56,10 @@ class AgentLog:
             self._secrets.append(value)
 
     def mask(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return mask(text, self._secrets)
+
+    def emit(self, level: LogLevel, msg: Msg, text: str) -> None:
+        self._emit(LogRecord(level, msg, text))
 
     def error(self, msg: Msg, text: str) -> None:
         self._emit(LogRecord(LogLevel.ERROR, msg, text))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import signal
 from collections.abc import Collection
 
 import psutil
 
+from jescore.policy.actions import SignalOutcome
 from jescore.policy.processes import COMM_LENGTH, Identity, ProcessInfo
 from shell import zoneinfo
 
@@ -42,13 +42,6 @@ def scan(names: Collection[str]) -> tuple[ProcessInfo, ...]:
         zone = zoneinfo.zone_of(proc.pid) if zoneinfo.ON_SOLARIS else None
         found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd, zone))
     return tuple(found)
-
-
-class SignalOutcome(enum.Enum):
-    SENT = "sent"
-    GONE = "already gone"
-    CHANGED = "pid now belongs to another process"
-    DENIED = "not permitted to inspect or signal it"
 
 
 def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from jescore.policy.checks import LogLevel
 from jescore.policy.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
 
-MASK = "********"
 _DBG = re.compile(r"(?i:DBG_)([0-9]{1,2})")
 VCS_DEBUG_LEVELS = 21  # VCS knows DBG_1 to DBG_21
 
@@ -96,13 +95,6 @@ def format_debug_line(stamp: str, level: int, where: str) -> str:
 
 def wanted(configured: LogLevel, record_level: LogLevel) -> bool:
     return record_level <= configured
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Mask every occurrence of each secret (longest first, so none is left half-shown)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def one_line(text: str) -> str:

@@ -18,9 +18,10 @@ _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _DIGITS = re.compile(r"[0-9]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_PORT = 65535
+SHOWN_LIMIT = 60  # messages quote at most this many characters of a value
 
 
-def shown(value: str, limit: int = 60) -> str:
+def shown(value: str, limit: int = SHOWN_LIMIT) -> str:
     """A value quoted for a message, cut short and with control characters made visible."""
     cut = value if len(value) <= limit else value[:limit] + "..."
     return repr(cut)

@@ -72,6 +72,7 @@ class ProgramResult:
     exit_code: int | None
     output: str = ""
     error: str = ""  # why it could not start, when started is False
+    secret_unavailable: bool = False  # not started: its password could not be decrypted
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,17 @@ def judge_program(probe: ProgramProbe, result: ProgramResult) -> Judgement:
                 ProbeOutcome.FAILED, f"{probe.what} reported port {reported}, not {probe.port}"
             )
     return Judgement(ProbeOutcome.PASSED, f"{probe.what} passed")
+
+
+def passing_result(probe: ProgramProbe) -> ProgramResult:
+    """What a healthy server's probe program answers: what `jesagent explain` assumes when
+    it is told nothing else (judge_program passes it, as a test checks)."""
+    output = {
+        Expect.EXIT_ZERO: "",
+        Expect.VERSION_LINE: "dn: cn=monitor\nversion: (assumed)\n",
+        Expect.REPORTED_PORT: f"nsserverport = {probe.port}\n",
+    }[probe.expect]
+    return ProgramResult(True, 0, output)
 
 
 def judge_connect(probe: TcpProbe, result: ConnectResult) -> Judgement:

@@ -154,6 +154,54 @@ def cycles_until_due(stored: int | None, every: int) -> int | None:
     return every - previous
 
 
+class Phase(enum.Enum):
+    """The phases of an entry point that end at a set share of the usable budget."""
+
+    START_COMMAND = "online: the start command may run until"
+    STOP_COMMAND = "offline and clean: the stop command may run until"
+    STOP_WAIT = "offline and clean: the processes are awaited until"
+    TERM = "offline and clean: SIGTERM to what remains, then awaited until"
+    KILL = "offline and clean: SIGKILL to what still remains, then awaited until"
+
+
+# Where each phase ends, as a share of the usable budget (the budget less the margin).
+PHASE_ENDS: dict[Phase, float] = {
+    Phase.START_COMMAND: 0.6,
+    Phase.STOP_COMMAND: 0.5,
+    Phase.STOP_WAIT: 0.7,
+    Phase.TERM: 0.9,
+    Phase.KILL: 1.0,
+}
+
+# The margin kept back for logging and exiting after the last step: this share of the
+# budget, at least MARGIN_FLOOR and at most MARGIN_CAP seconds, never over half the budget.
+MARGIN_SHARE = 0.1
+MARGIN_FLOOR = 2.0
+MARGIN_CAP = 10.0
+
+ONLINE_POLL_SECONDS = 0.5  # how often online looks for the processes
+STOP_POLL_SECONDS = 0.25  # how often offline and clean look again while they wait
+READY_PROBE_SECONDS = 2  # each readiness probe's threshold after online
+IDENTIFY_SECONDS = 3.0  # the most an identify command (ldapsearch -VV) may take
+DEEP_IDENTIFY_SHARE = 0.25  # ... and at most this share of the time left, in monitor
+PROBE_REPORT_SECONDS = 1.0  # a probe program's grace beyond its threshold, to report
+OUTPUT_LINES_LOGGED = 20  # the last lines of a command's output logged at TRACE
+
+# The numbers above, for docs/policy.md: (value, unit, what it governs).
+TIMING: tuple[tuple[float, str, str], ...] = (
+    (MARGIN_SHARE * 100, "% of the budget", "margin kept back for logging and exiting"),
+    (MARGIN_FLOOR, "s", "smallest margin (never over half the budget)"),
+    (MARGIN_CAP, "s", "largest margin"),
+    (ONLINE_POLL_SECONDS, "s", "online looks for the processes again every"),
+    (STOP_POLL_SECONDS, "s", "offline and clean look again every"),
+    (READY_PROBE_SECONDS, "s", "threshold of each readiness probe after online"),
+    (IDENTIFY_SECONDS, "s", "longest an identify command (ldapsearch -VV) may take"),
+    (DEEP_IDENTIFY_SHARE * 100, "% of the time left", "... and no more, in monitor"),
+    (PROBE_REPORT_SECONDS, "s", "a probe program runs this long past its threshold"),
+    (OUTPUT_LINES_LOGGED, "lines", "of a command's output logged at TRACE"),
+)
+
+
 @dataclass(frozen=True)
 class Budget:
     """An entry point's time budget and how it is shared out."""
@@ -164,7 +212,7 @@ class Budget:
     def margin(self) -> float:
         """Kept back for logging and exiting after the last step (never over half the budget,
         so every phase, and the watchdog after them, still fits in a tiny one)."""
-        return min(max(2.0, self.seconds * 0.1), 10.0, self.seconds / 2)
+        return min(max(MARGIN_FLOOR, self.seconds * MARGIN_SHARE), MARGIN_CAP, self.seconds / 2)
 
     @property
     def watchdog_at(self) -> float:
@@ -174,6 +222,14 @@ class Budget:
     @property
     def usable(self) -> float:
         return self.seconds - self.margin
+
+    def phase_end(self, phase: Phase) -> float:
+        """Seconds after the start when `phase` must be over."""
+        return self.usable * PHASE_ENDS[phase]
+
+    @property
+    def start_command_until(self) -> float:
+        return self.phase_end(Phase.START_COMMAND)
 
     def step_timeout(self, time_left: float, steps_left: int) -> int | None:
         """Whole seconds one of `steps_left` remaining steps may take, or None if under 1 s.
@@ -185,6 +241,17 @@ class Budget:
         if steps_left <= 0 or spare < 1:
             return None
         return max(1, int(spare / steps_left))
+
+    def probe_hard_limit(self, threshold: int, time_left: float) -> float:
+        """When a probe program is stopped: its threshold plus time to report, never past
+        half the margin before the end."""
+        return min(threshold + PROBE_REPORT_SECONDS, time_left - self.margin / 2)
+
+    def identify_limit(self, time_left: float) -> float:
+        return min(IDENTIFY_SECONDS, max(time_left, 0.1))
+
+    def deep_identify_limit(self, time_left: float) -> float:
+        return self.identify_limit(time_left * DEEP_IDENTIFY_SHARE)
 
 
 @dataclass(frozen=True)
@@ -198,15 +265,9 @@ class StopTimeline:
 
 
 def stop_timeline(budget: Budget) -> StopTimeline:
-    usable = budget.usable
     return StopTimeline(
-        command_timeout=usable * 0.5,
-        wait_until=usable * 0.7,
-        term_until=usable * 0.9,
-        kill_until=usable,
+        command_timeout=budget.phase_end(Phase.STOP_COMMAND),
+        wait_until=budget.phase_end(Phase.STOP_WAIT),
+        term_until=budget.phase_end(Phase.TERM),
+        kill_until=budget.phase_end(Phase.KILL),
     )
-
-
-ONLINE_POLL_SECONDS = 0.5  # how often online looks for the processes
-STOP_POLL_SECONDS = 0.25  # how often offline and clean look again while they wait
-READY_PROBE_SECONDS = 2  # each readiness probe's share after online

@@ -59,6 +59,16 @@ class Snapshot:
     outputs: Mapping[tuple[str, ...], str] = field(default_factory=dict)
 
 
+def merged(first: Snapshot, more: Snapshot) -> Snapshot:
+    """The first snapshot's processes with both snapshots' files, programs and outputs."""
+    return Snapshot(
+        first.processes,
+        {**first.files, **more.files},
+        first.executables | more.executables,
+        {**first.outputs, **more.outputs},
+    )
+
+
 @dataclass(frozen=True)
 class FirstLevel:
     found: tuple[ProcessInfo, ...]
@@ -102,3 +112,8 @@ class ResourcePolicy(Protocol):
         ...
 
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]: ...
+
+    def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
+        """What a running instance looks like in the process table: the processes whose
+        presence passes the first level (explain's assumed world and the tests use it)."""
+        ...

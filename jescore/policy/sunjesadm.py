@@ -154,6 +154,14 @@ class AdmPolicy:
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
         return tuple(p for role in ROLES for p in snap.processes if belongs(cfg, p, role))
 
+    def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
+        return tuple(
+            ProcessInfo(
+                first_pid + i, role.name, (role.name, "-d", config_dir(cfg)), float(first_pid + i)
+            )
+            for i, role in enumerate(ROLES)
+        )
+
     def deep_watch(self, cfg: Config) -> Watch:
         return Watch()
 

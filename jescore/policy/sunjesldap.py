@@ -150,6 +150,10 @@ class LdapPolicy:
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
         return tuple(p for p in snap.processes if belongs(cfg, p))
 
+    def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
+        argv = (DAEMON, "-D", cfg[INSTANCE_ROOT], "-i", pid_file(cfg))
+        return (ProcessInfo(first_pid, DAEMON, argv, float(first_pid)),)
+
     def ready_probes(self, cfg: Config) -> tuple[Probe, ...]:
         return (TcpProbe("LDAP port", cfg[LDAP_HOST], cfg[LDAP_PORT]),)
 

@@ -233,6 +233,12 @@ class MsgPolicy:
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
         return self.first_level(cfg, snap).found
 
+    def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
+        return tuple(
+            ProcessInfo(first_pid + i, name, (f"{lib_dir(cfg)}/{name}",), float(first_pid + i))
+            for i, name in enumerate(process_names(cfg))
+        )
+
     def deep_watch(self, cfg: Config) -> Watch:
         return Watch()
 

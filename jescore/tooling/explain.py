@@ -20,7 +20,6 @@ from returns.result import Failure, Result, Success
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy import sunjesldap, zones
-from jescore.policy.agentlog import MASK
 from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, fill
 from jescore.policy.declaration import Config, Declaration, Dimension, Raw, Violation, validate
 from jescore.policy.monitoring import (
@@ -50,6 +49,7 @@ from jescore.policy.resource import (
     Snapshot,
     Watch,
 )
+from jescore.policy.secrets import MASK
 from jescore.policy.vcs import (
     CLEAN_FAILED,
     CLEAN_SUCCEEDED,

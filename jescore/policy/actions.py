@@ -1,0 +1,195 @@
+"""What a procedure asks of the shell, and what the shell answers.
+
+A procedure (jescore.policy.procedures) is a generator: it yields one of these actions,
+the shell performs it and sends back a Reply holding the result and the time elapsed
+since the entry point began. Time enters the core only that way. Each action says which
+result it expects; anything else sent back is the interpreter's mistake (MachineMisuse).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+from jescore.policy.agentlog import Msg
+from jescore.policy.checks import LogLevel
+from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, TcpProbe
+from jescore.policy.processes import Identity
+from jescore.policy.resource import Snapshot, Watch
+
+
+class MachineMisuse(TypeError):
+    """The interpreter sent back something other than what the action asked for."""
+
+
+class Sig(enum.Enum):
+    TERM = "SIGTERM"
+    KILL = "SIGKILL"
+
+
+class SignalOutcome(enum.Enum):
+    SENT = "sent"
+    GONE = "already gone"
+    CHANGED = "pid now belongs to another process"
+    DENIED = "not permitted to inspect or signal it"
+
+
+class RunKind(enum.Enum):
+    START = "start command"
+    STOP = "stop command"
+    PROBE = "second-level probe"
+    PROGRAM = "MonitorProgram"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret attribute's encrypted value, for the shell to decrypt and write to the
+    program's standard input. Never shown: its repr is masked."""
+
+    attribute: str
+    encrypted: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.attribute})"
+
+
+@dataclass(frozen=True)
+class Host:
+    """What the shell knows of the node before anything runs."""
+
+    zones_exist: bool = False  # Solaris: processes and commands belong to zones
+    agent_zone: str | None = None  # the zone the agent runs in (zonename), where zones exist
+    logdbg: str = ""  # JESAGENT_LOGDBG: debug levels asked for outside VCS
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The result of an action, and when it finished (seconds since the entry began)."""
+
+    elapsed: float
+    value: object = None
+
+
+@dataclass(frozen=True)
+class StartLog:
+    """Log for this resource from now on, at this level, with these debug levels."""
+
+    resource: str
+    level: LogLevel
+    debug: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class ArmWatchdog:
+    """At `at` seconds, whatever is running, stop it and exit with `code`."""
+
+    at: float
+    code: int
+
+
+@dataclass(frozen=True)
+class Observe:
+    """Look once (process table, files, executables, identify commands) -> Snapshot.
+    `identify_limit` bounds each identify command."""
+
+    watch: Watch
+    identify_limit: float
+
+
+@dataclass(frozen=True)
+class LoadCount:
+    """Read the resource's stored SecondLevelMonitor count -> int | None."""
+
+    resource: str
+
+
+@dataclass(frozen=True)
+class StoreCount:
+    """Store the count for the next monitor call -> None, or why it could not be stored."""
+
+    resource: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ForgetCount:
+    """Remove the stored count -> None."""
+
+    resource: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """Run a program, never through a shell, stopped at `timeout` -> ProgramResult."""
+
+    argv: tuple[str, ...]
+    kind: RunKind
+    timeout: float
+    secret: Secret | None = None  # its decrypted value goes to standard input
+    probe: ProgramProbe | None = None  # for kind PROBE: what it checks and expects
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Open a TCP connection (and a TLS handshake if the probe asks) -> ConnectResult."""
+
+    probe: TcpProbe
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Signal a process, only if its pid, start time and command line still match
+    -> SignalOutcome."""
+
+    identity: Identity
+    sig: Sig
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Sleep -> None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Log:
+    """An agent log line (already masked; the shell filters nothing more)."""
+
+    level: LogLevel
+    msg: Msg
+    text: str
+
+
+@dataclass(frozen=True)
+class Debug:
+    """A LogDbg line for DBG_<level> (only yielded when that level is on)."""
+
+    level: int
+    text: str
+
+
+Action = (
+    StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | Run | Connect
+    | Signal | Wait | Log | Debug
+)  # fmt: skip
+
+# What each action expects back: the interpreter's side of the contract, as data.
+RESULT_TYPES: dict[type, tuple[type, ...]] = {
+    StartLog: (type(None),),
+    ArmWatchdog: (type(None),),
+    Observe: (Snapshot,),
+    LoadCount: (int, type(None)),
+    StoreCount: (str, type(None)),
+    ForgetCount: (type(None),),
+    Run: (ProgramResult,),
+    Connect: (ConnectResult,),
+    Signal: (SignalOutcome,),
+    Wait: (type(None),),
+    Log: (type(None),),
+    Debug: (type(None),),
+}
+
+Machine = Generator[Action, Reply, int]

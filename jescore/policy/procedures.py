@@ -1,0 +1,571 @@
+"""The entry points as procedures: pure generators that yield actions and read replies.
+
+    machine = entry_point(policy, EntryPoint.MONITOR, argv, Host())
+    action = next(machine)
+    while True:
+        action = machine.send(Reply(elapsed, result_of(action)))   # until StopIteration
+
+The StopIteration's value is the exit code VCS reads. Everything the agent decides, in
+what order, with what share of the budget, and what it logs, is here; the shell performs
+the actions (jescore.policy.actions) and feeds back what happened. No clock, no I/O:
+time is the `elapsed` of each reply, so a test drives the same procedure with a virtual
+clock, and `jesagent explain` drives it with assumed outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from returns.result import Failure, Success
+
+from jescore.policy import argv as vcs_argv
+from jescore.policy import zones
+from jescore.policy.actions import (
+    RESULT_TYPES,
+    Action,
+    ArmWatchdog,
+    Connect,
+    Debug,
+    ForgetCount,
+    Host,
+    LoadCount,
+    Log,
+    Machine,
+    MachineMisuse,
+    Observe,
+    Reply,
+    Run,
+    RunKind,
+    Secret,
+    Sig,
+    Signal,
+    SignalOutcome,
+    StartLog,
+    StoreCount,
+    Wait,
+)
+from jescore.policy.agentlog import Msg, debug_levels
+from jescore.policy.checks import LogLevel
+from jescore.policy.commands import (
+    Command,
+    ConnectResult,
+    Judgement,
+    ProbeOutcome,
+    ProgramProbe,
+    ProgramResult,
+    TcpProbe,
+    fill,
+    judge_connect,
+    judge_program,
+)
+from jescore.policy.declaration import Config, Raw, validate
+from jescore.policy.monitoring import (
+    ONLINE_POLL_SECONDS,
+    OUTPUT_LINES_LOGGED,
+    READY_PROBE_SECONDS,
+    STOP_POLL_SECONDS,
+    Budget,
+    Next,
+    SecondLevel,
+    State,
+    Verdict,
+    advance_cycle,
+    decide,
+    next_step,
+    read_program_exit,
+    stop_timeline,
+    unknown,
+    unsaved,
+)
+from jescore.policy.processes import Identity
+from jescore.policy.resource import (
+    CONTAINER_NAME,
+    MONITOR_PROGRAM,
+    RES_LOG_LEVEL,
+    SECOND_LEVEL_MONITOR,
+    ResourcePolicy,
+    Snapshot,
+    Watch,
+    merged,
+)
+from jescore.policy.secrets import mask, secret_words
+from jescore.policy.vcs import (
+    CLEAN_FAILED,
+    CLEAN_SUCCEEDED,
+    DEFAULT_TIMEOUT_SECONDS,
+    FAILURE_EXIT,
+    NO_EXTRA_WAIT,
+    EntryPoint,
+)
+
+T = TypeVar("T")
+NO_ZONES = Host()
+Step = Generator[Action, Reply, T]
+
+
+@dataclass
+class Call:
+    """One entry point call of one resource: its configuration, budget and clock reading."""
+
+    policy: ResourcePolicy
+    entry: EntryPoint
+    resource: str
+    cfg: Config
+    raw: dict[str, Raw]
+    budget: Budget
+    host: Host
+    debug: frozenset[int] = frozenset()
+    secrets: frozenset[str] = frozenset()
+    now: float = 0.0  # seconds since the entry point began, as of the last reply
+    _pending: list[Action] = field(default_factory=list)
+
+    @property
+    def container(self) -> str:
+        return self.cfg[CONTAINER_NAME] if self.cfg.has(CONTAINER_NAME) else ""
+
+    def zone(self) -> str | None:
+        """Whose processes count (None: this system has no zones)."""
+        return zones.effective_zone(self.container, self.host.agent_zone, self.host.zones_exist)
+
+    def in_zone(self, argv: tuple[str, ...]) -> tuple[str, ...]:
+        return zones.in_zone(argv, self.container, self.host.agent_zone)
+
+    def time_left(self) -> float:
+        return self.budget.seconds - self.now
+
+    def secret(self, attribute: str | None) -> Secret | None:
+        if attribute is None:
+            return None
+        return Secret(attribute, (self.raw.get(attribute) or ("",))[0])
+
+
+# --- asking the shell ---------------------------------------------------------------
+
+
+def ask(call: Call | None, action: Action) -> Step[object]:
+    """Yield one action; check and return its result, and read the clock from the reply."""
+    reply = yield action
+    if not isinstance(reply, Reply):
+        raise MachineMisuse(f"{type(action).__name__} needs a Reply, not {type(reply).__name__}")
+    if not isinstance(reply.value, RESULT_TYPES[type(action)]):
+        wanted = " or ".join(t.__name__ for t in RESULT_TYPES[type(action)])
+        raise MachineMisuse(
+            f"{type(action).__name__} needs {wanted}, not {type(reply.value).__name__}"
+        )
+    if call is not None:
+        call.now = reply.elapsed
+    return reply.value
+
+
+def log(call: Call, level: LogLevel, msg: Msg, text: str) -> Step[None]:
+    yield from ask(call, Log(level, msg, mask(text, call.secrets)))
+
+
+def debug(call: Call, level: int, text: str) -> Step[None]:
+    if level in call.debug:
+        yield from ask(call, Debug(level, mask(text, call.secrets)))
+
+
+def observe(call: Call, watch: Watch, identify_limit: float | None = None) -> Step[Snapshot]:
+    """One look; only processes of the zone that counts are kept."""
+    limit = identify_limit
+    if limit is None:
+        limit = call.budget.identify_limit(call.time_left())
+    value = yield from ask(call, Observe(watch, limit))
+    assert isinstance(value, Snapshot)  # checked by ask
+    zone = call.zone()
+    snap = value if zone is None else replace(value, processes=zones.visible(value.processes, zone))
+    if 4 in call.debug and watch.process_names:
+        seen = ", ".join(f"{p.pid}:{' '.join(p.cmdline)}" for p in snap.processes) or "none"
+        yield from debug(call, 4, f"processes seen: {seen}; files: {dict(snap.files)}")
+    return snap
+
+
+def execute(
+    call: Call, command: Command, kind: RunKind, timeout: float, probe: ProgramProbe | None = None
+) -> Step[ProgramResult]:
+    """Run a command within `timeout`, logging what ran and (unless it was given a secret,
+    which its output could echo) what it printed."""
+    argv = call.in_zone(command.argv)
+    yield from log(
+        call, LogLevel.TRACE, Msg.RUN, f"running {' '.join(argv)} (limit {max(timeout, 0):.0f} s)"
+    )
+    if timeout <= 0:
+        return ProgramResult(False, None, "", "no time left in the budget")
+    began = call.now
+    action = Run(argv, kind, timeout, call.secret(command.stdin_secret), probe)
+    value = yield from ask(call, action)
+    assert isinstance(value, ProgramResult)
+    if value.secret_unavailable:
+        yield from log(call, LogLevel.ERROR, Msg.SECRET_UNAVAILABLE, value.error)
+        return value
+    ending = "was stopped at its limit" if value.exit_code is None else f"exit {value.exit_code}"
+    yield from debug(call, 2, f"{' '.join(argv)}: {ending} after {call.now - began:.2f} s")
+    if command.stdin_secret is not None:
+        return value  # its output could echo the password, even partly: never logged
+    program = command.argv[0].rsplit("/", 1)[-1]
+    lines = value.output.splitlines()
+    for line in lines if 3 in call.debug else ():
+        yield from debug(call, 3, f"{argv[0].rsplit('/', 1)[-1]}> {line}")
+    for line in lines[-OUTPUT_LINES_LOGGED:]:
+        yield from log(call, LogLevel.TRACE, Msg.OUTPUT, f"{program}: {line}")
+    return value
+
+
+def command_ok(call: Call, command: Command, result: ProgramResult) -> Step[bool]:
+    program = command.argv[0].rsplit("/", 1)[-1]
+    if not result.started:
+        if not result.secret_unavailable:
+            yield from log(
+                call,
+                LogLevel.ERROR,
+                Msg.COMMAND_NOT_RUN,
+                f"could not run {program}: {result.error}",
+            )
+        return False
+    if result.exit_code is None:
+        yield from log(
+            call,
+            LogLevel.ERROR,
+            Msg.COMMAND_TIMED_OUT,
+            f"{program} did not finish in time and was stopped",
+        )
+        return False
+    if result.exit_code not in command.ok_exit_codes:
+        tail = result.output.strip().splitlines()[-1:] or [""]
+        text = f"{program} failed (exit {result.exit_code}) {tail[0]}".rstrip()
+        yield from log(call, LogLevel.ERROR, Msg.COMMAND_FAILED, text)
+        return False
+    return True
+
+
+# --- the entry point as a whole -----------------------------------------------------
+
+
+def entry_point(
+    policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str], host: Host = NO_ZONES
+) -> Machine:
+    """Read the arguments, validate them, and carry out the entry point."""
+    decl = policy.declaration
+    words = secret_words(decl, argv)
+    match vcs_argv.parse(decl, entry, argv):
+        case Failure(problem):
+            resource = argv[0] if argv and vcs_argv.looks_like_resource(argv[0]) else "?"
+            yield from ask(None, StartLog(resource, LogLevel.INFO))
+            text = mask(f"cannot read the arguments: {problem}", words)
+            yield from ask(None, Log(LogLevel.ERROR, Msg.BAD_ARGUMENTS, text))
+            return FAILURE_EXIT[entry]
+        case Success(parsed):
+            pass
+    raw = dict(parsed.values)
+    words |= {value for name in decl.secret_names for value in raw.get(name, ()) if value}
+    level = RES_LOG_LEVEL.convert(raw.get(RES_LOG_LEVEL.name, RES_LOG_LEVEL.default))
+    dbg = debug_levels([parsed.engine.get("LogDbg", ""), host.logdbg])
+    yield from ask(None, StartLog(parsed.resource, level.value_or(LogLevel.INFO), dbg))
+    budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
+    call = Call(policy, entry, parsed.resource, _EMPTY, raw, budget, host, dbg, frozenset(words))
+    for warning in parsed.warnings:
+        yield from log(call, LogLevel.WARN, Msg.IGNORED_ARGUMENT, warning)
+    if 5 in dbg:
+        shown = {name: " ".join(values) for name, values in raw.items()}
+        engine = dict(parsed.engine)
+        yield from debug(call, 5, f"{parsed.form.value} arguments: {shown}; engine: {engine}")
+    match validate(decl, raw):
+        case Failure(violations):
+            action = "nothing was run" if entry is not EntryPoint.MONITOR else "state unknown"
+            for violation in violations:
+                yield from log(call, LogLevel.ERROR, Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
+            return FAILURE_EXIT[entry]
+        case Success(cfg):
+            call.cfg = cfg
+    yield from ask(call, ArmWatchdog(budget.watchdog_at, FAILURE_EXIT[entry]))
+    if host.zones_exist and host.agent_zone is None:
+        yield from log(
+            call,
+            LogLevel.ERROR,
+            Msg.COMMAND_NOT_RUN,
+            "cannot tell which zone the agent runs in (zonename)",
+        )
+        return FAILURE_EXIT[entry]
+    if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
+        yield from log(
+            call, LogLevel.INFO, Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}"
+        )
+    yield from debug(call, 1, f"{entry.value} begins; budget {budget.seconds:.0f} s")
+    code = yield from PROCEDURES[entry](call)
+    yield from debug(call, 1, f"{entry.value} answers {code} after {call.now:.2f} s")
+    return code
+
+
+_EMPTY = Config({})
+
+
+# --- online -------------------------------------------------------------------------
+
+
+def online(call: Call) -> Step[int]:
+    """Start unless already online; then wait, within the budget, until the first level
+    passes and the readiness probes answer. Online answers 0 either way: monitor decides."""
+    policy, cfg = call.policy, call.cfg
+    yield from ask(call, ForgetCount(call.resource))
+    first = policy.first_level(cfg, (yield from observe(call, policy.watch(cfg))))
+    if first.ok:
+        yield from log(call, LogLevel.INFO, Msg.ALREADY_ONLINE, "already online; nothing to start")
+        return NO_EXTRA_WAIT
+    command = policy.start(cfg)
+    yield from log(
+        call, LogLevel.INFO, Msg.START, f"{command.purpose}: {' '.join(call.in_zone(command.argv))}"
+    )
+    limit = call.budget.start_command_until - call.now
+    result = yield from execute(call, command, RunKind.START, limit)
+    if not (yield from command_ok(call, command, result)):
+        return NO_EXTRA_WAIT
+    ready, why = False, "the processes did not appear"
+    while True:
+        last = policy.first_level(cfg, (yield from observe(call, policy.watch(cfg))))
+        if last.ok:
+            ready, why = yield from ready_check(call)
+        if ready or call.time_left() <= call.budget.margin:
+            break
+        yield from ask(call, Wait(ONLINE_POLL_SECONDS))
+    if ready:
+        yield from log(
+            call, LogLevel.INFO, Msg.STARTED, f"online after {call.now:.1f} s: {last.summary}"
+        )
+    else:
+        yield from log(
+            call,
+            LogLevel.ERROR,
+            Msg.NOT_STARTED,
+            f"not online after {call.now:.1f} s: {why}; {last.summary}",
+        )
+    return NO_EXTRA_WAIT
+
+
+def ready_check(call: Call) -> Step[tuple[bool, str]]:
+    """Whether the policy's readiness probes pass (each gets READY_PROBE_SECONDS)."""
+    for probe in call.policy.ready_probes(call.cfg):
+        judgement = yield from run_probe(call, probe, READY_PROBE_SECONDS)
+        if judgement.outcome is not ProbeOutcome.PASSED:
+            return False, judgement.reason
+    return True, ""
+
+
+# --- offline and clean --------------------------------------------------------------
+
+
+def offline(call: Call) -> Step[int]:
+    """Stop what runs (nothing to do when nothing runs). Answers 0 either way."""
+    snap = yield from observe(call, call.policy.watch(call.cfg))
+    if not call.policy.stop_targets(call.cfg, snap):
+        yield from log(
+            call,
+            LogLevel.INFO,
+            Msg.ALREADY_OFFLINE,
+            "no process of this resource runs; nothing to stop",
+        )
+        return NO_EXTRA_WAIT
+    yield from stop_everything(call)
+    return NO_EXTRA_WAIT
+
+
+def clean(call: Call) -> Step[int]:
+    """Always run the stop command and signal what remains: 0 only if nothing is left."""
+    left = yield from stop_everything(call)
+    return CLEAN_FAILED if left else CLEAN_SUCCEEDED
+
+
+def _pids(identities: Sequence[Identity]) -> str:
+    return ", ".join(str(i.pid) for i in identities)
+
+
+def targets(call: Call) -> Step[tuple[Identity, ...]]:
+    snap = yield from observe(call, call.policy.watch(call.cfg))
+    return tuple(p.identity for p in call.policy.stop_targets(call.cfg, snap))
+
+
+def stop_everything(call: Call) -> Step[tuple[Identity, ...]]:
+    """The stop command, a wait, then SIGTERM, a grace period and SIGKILL for what remains,
+    each phase ending where the stop timeline says. Returns what would not stop."""
+    timeline = stop_timeline(call.budget)
+    command = call.policy.stop(call.cfg)
+    yield from log(
+        call, LogLevel.INFO, Msg.STOP, f"{command.purpose}: {' '.join(call.in_zone(command.argv))}"
+    )
+    result = yield from execute(call, command, RunKind.STOP, timeline.command_timeout - call.now)
+    yield from command_ok(call, command, result)
+    left = yield from targets(call)
+    while left and call.now < timeline.wait_until:
+        yield from ask(call, Wait(STOP_POLL_SECONDS))
+        left = yield from targets(call)
+    if not left:
+        yield from log(call, LogLevel.INFO, Msg.STOPPED, f"stopped after {call.now:.1f} s")
+        return ()
+    yield from log(
+        call,
+        LogLevel.WARN,
+        Msg.STOP_ESCALATED,
+        f"still running after the stop command: {_pids(left)}; sending TERM",
+    )
+    left = yield from signal_until(call, left, Sig.TERM, timeline.term_until)
+    left = yield from signal_until(call, left, Sig.KILL, timeline.kill_until)
+    if left:
+        yield from log(
+            call,
+            LogLevel.ERROR,
+            Msg.CLEAN_LEFT_PROCESSES,
+            f"{len(left)} processes would not stop: {_pids(left)}",
+        )
+    else:
+        yield from log(
+            call,
+            LogLevel.INFO,
+            Msg.STOPPED,
+            f"stopped after {call.now:.1f} s (signals were needed)",
+        )
+    return left
+
+
+def signal_until(
+    call: Call, left: tuple[Identity, ...], sig: Sig, until: float
+) -> Step[tuple[Identity, ...]]:
+    """Signal each remaining process once (newcomers too), looking again until none is
+    left or the phase ends."""
+    signalled: set[Identity] = set()
+    while left and call.now < until:
+        for identity in left:
+            if identity in signalled:
+                continue
+            signalled.add(identity)
+            outcome = yield from ask(call, Signal(identity, sig))
+            program = identity.cmdline[0] if identity.cmdline else "?"
+            if outcome is SignalOutcome.SENT:
+                yield from log(
+                    call,
+                    LogLevel.INFO,
+                    Msg.SIGNAL,
+                    f"sent {sig.value} to pid {identity.pid} ({program})",
+                )
+            else:
+                assert isinstance(outcome, SignalOutcome)
+                yield from log(
+                    call,
+                    LogLevel.WARN,
+                    Msg.SIGNAL_SKIPPED,
+                    f"did not signal pid {identity.pid}: {outcome.value}",
+                )
+        yield from ask(call, Wait(STOP_POLL_SECONDS))
+        left = yield from targets(call)
+    return left
+
+
+# --- monitor ------------------------------------------------------------------------
+
+
+def monitor(call: Call) -> Step[int]:
+    verdict = yield from monitor_verdict(call)
+    level = LogLevel.TRACE if verdict.state is State.ONLINE else LogLevel.INFO
+    yield from log(
+        call, level, Msg.VERDICT, f"{verdict.state.value} ({verdict.code}): {verdict.reason}"
+    )
+    return verdict.code
+
+
+def monitor_verdict(call: Call) -> Step[Verdict]:
+    """Count the cycle, look for the processes, probe when due, run MonitorProgram when
+    the verdict table says so, and fold it all into the verdict."""
+    policy, cfg = call.policy, call.cfg
+    every = cfg[SECOND_LEVEL_MONITOR]
+    stored = (yield from ask(call, LoadCount(call.resource))) if every > 0 else None
+    assert stored is None or isinstance(stored, int)
+    cycle = advance_cycle(stored, every)
+    if every > 0:
+        problem = yield from ask(call, StoreCount(call.resource, cycle.to_store))
+        if problem is not None:
+            cycle = unsaved(cycle)
+            yield from log(
+                call,
+                LogLevel.WARN,
+                Msg.STATE_NOT_SAVED,
+                f"cannot save the monitor cycle count: {problem}; "
+                "the second level runs on every cycle until it can",
+            )
+    snap = yield from observe(call, policy.watch(cfg))
+    first = policy.first_level(cfg, snap)
+    yield from log(call, LogLevel.TRACE, Msg.FIRST_LEVEL, first.summary)
+    for note in first.notes:
+        yield from log(call, LogLevel.INFO, Msg.FIRST_LEVEL, note)
+    second, second_reason = SecondLevel.NOT_DUE, "second level not due"
+    if first.ok and cycle.due:
+        second, second_reason = yield from second_level(call, snap)
+        yield from log(
+            call, LogLevel.TRACE, Msg.SECOND_LEVEL, f"second level {second.value}: {second_reason}"
+        )
+    program = None
+    if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and cfg[MONITOR_PROGRAM]:
+        program = yield from monitor_program(call)
+    return decide(first.ok, first.summary, second, second_reason, program)
+
+
+def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:
+    """The probes in turn, each with its share of the time left; the first that fails or
+    cannot be judged ends the second level."""
+    deep_watch = call.policy.deep_watch(call.cfg)
+    deep = Snapshot(())
+    if deep_watch != Watch():
+        limit = call.budget.deep_identify_limit(call.time_left())
+        deep = yield from observe(call, deep_watch, limit)
+    probes = call.policy.second_level(call.cfg, merged(snap, deep))
+    program_after = 1 if call.cfg[MONITOR_PROGRAM] else 0
+    reasons: list[str] = []
+    for index, probe in enumerate(probes):
+        seconds = call.budget.step_timeout(call.time_left(), len(probes) - index + program_after)
+        if seconds is None:
+            return SecondLevel.INCONCLUSIVE, f"no time left for {probe.what}"
+        yield from debug(call, 5, f"{probe.what}: {seconds} s of {call.time_left():.1f} s left")
+        judgement = yield from run_probe(call, probe, seconds)
+        yield from log(call, LogLevel.TRACE, Msg.PROBE, judgement.reason)
+        if judgement.outcome is ProbeOutcome.FAILED:
+            return SecondLevel.FAILED, judgement.reason
+        if judgement.outcome is ProbeOutcome.INCONCLUSIVE:
+            return SecondLevel.INCONCLUSIVE, judgement.reason
+        reasons.append(judgement.reason)
+    return SecondLevel.PASSED, "; ".join(reasons) or "nothing to probe"
+
+
+def run_probe(call: Call, probe: ProgramProbe | TcpProbe, seconds: int) -> Step[Judgement]:
+    began = call.now
+    if isinstance(probe, TcpProbe):
+        found = yield from ask(call, Connect(probe, float(seconds)))
+        assert isinstance(found, ConnectResult)
+        judgement = judge_connect(probe, found)
+    else:
+        command = Command(fill(probe.argv, seconds), probe.what, probe.stdin_secret)
+        limit = call.budget.probe_hard_limit(seconds, call.time_left())
+        result = yield from execute(call, command, RunKind.PROBE, limit, probe)
+        judgement = judge_program(probe, result)
+    took = call.now - began
+    return replace(judgement, reason=f"{judgement.reason} ({took:.1f} s of its {seconds} s)")
+
+
+def monitor_program(call: Call) -> Step[Verdict]:
+    seconds = call.budget.step_timeout(call.time_left(), 1)
+    if seconds is None:
+        return unknown("no time left to run MonitorProgram")
+    command = Command(call.cfg[MONITOR_PROGRAM], "MonitorProgram")
+    result = yield from execute(call, command, RunKind.PROGRAM, seconds)
+    if not result.started:
+        return unknown(f"MonitorProgram could not run: {result.error}")
+    verdict = read_program_exit(result.exit_code)
+    yield from log(call, LogLevel.TRACE, Msg.PROGRAM, verdict.reason)
+    return verdict
+
+
+PROCEDURES = {
+    EntryPoint.ONLINE: online,
+    EntryPoint.OFFLINE: offline,
+    EntryPoint.MONITOR: monitor,
+    EntryPoint.CLEAN: clean,
+}
