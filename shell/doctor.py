@@ -28,8 +28,7 @@ from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import EntryPoint
-from jescore.tooling import diagnosis
-from jescore.tooling import explain as core
+from jescore.tooling import configured, diagnosis
 from shell.explain import (
     USAGE_ERROR,
     Options,
@@ -44,7 +43,9 @@ USAGE = (
     "       jesagent doctor [--json] [--monitor-interval S] --config MAIN.CF "
     "[--resource NAME] [--system NAME]"
 )
-OPTIONS = frozenset({"--json", "--config", "--resource", "--system", "--monitor-interval"})
+OPTIONS = frozenset(
+    {"--json", "--help", "--config", "--resource", "--system", "--monitor-interval"}
+)
 CONFIGUTIL_SECONDS = 15.0
 DSADM_SECONDS = 30.0
 
@@ -121,6 +122,9 @@ def _interval(text: str | None) -> int | None:
 def main(args: Sequence[str]) -> int:
     try:
         options = parse_options(args, OPTIONS)
+        if options.help:
+            print(__doc__.strip())
+            return 0
         interval = _interval(options.monitor_interval)
         if options.config is not None:
             if options.rest:
@@ -133,7 +137,7 @@ def main(args: Sequence[str]) -> int:
     except UsageError as problem:
         print(f"jesagent doctor: {problem}\n{USAGE}", file=sys.stderr)
         return USAGE_ERROR
-    every = interval or core.DEFAULT_MONITOR_INTERVAL
+    every = interval or configured.DEFAULT_MONITOR_INTERVAL
     report = check_resource(options.rest[0], options.rest[1:], every)
     return show([report], options.json)
 
@@ -144,7 +148,7 @@ def _from_config(options: Options, path: str, interval: int | None) -> int:
         print(f"jesagent doctor: {conf}", file=sys.stderr)
         return 1
     decls = {name: policy.declaration for name, policy in POLICIES.items()}
-    everything = [name for _, name in core.sunjes_resources(conf, decls)]
+    everything = [name for _, name in configured.sunjes_resources(conf, decls)]
     names = [options.resource] if options.resource is not None else everything
     if not names:
         print(f"jesagent doctor: no {', '.join(decls)} resource in {path}", file=sys.stderr)
@@ -152,11 +156,11 @@ def _from_config(options: Options, path: str, interval: int | None) -> int:
     here = options.system if options.system is not None else this_system()
     reports: list[diagnosis.Report] = []
     for name in names:
-        call = core.configured_call(conf, decls, name, EntryPoint.MONITOR, system=here)
+        call = configured.configured_call(conf, decls, name, EntryPoint.MONITOR, system=here)
         if not isinstance(call, Success):
             print(f"jesagent doctor: {call.failure()}", file=sys.stderr)
             return 1
-        found: core.ConfiguredCall = call.unwrap()
+        found: configured.ConfiguredCall = call.unwrap()
         every = interval or found.monitor_interval
         reports.append(check_resource(found.type_name, found.argv, every, found.group))
     return show(reports, options.json)

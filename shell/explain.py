@@ -1,14 +1,20 @@
-"""jesagent explain: what an entry point would decide now, without running or changing anything.
+"""jesagent explain: what an entry point would do now, without running or changing anything.
 
-    jesagent explain [--json] <Type> <online|offline|monitor|clean> <arguments as VCS passes them>
-    jesagent explain [--json] --config MAIN.CF --resource NAME [--entry ENTRY]
-                     [--reason N] [--system NAME]
+    jesagent explain [--json] [--outcome KIND=OUTCOME]... <Type> <online|offline|monitor|clean>
+                     <arguments as VCS passes them>
+    jesagent explain [--json] [--outcome KIND=OUTCOME]... --config MAIN.CF --resource NAME
+                     [--entry ENTRY] [--reason N] [--system NAME]
 
 The first form takes the argument vector exactly as VCS passes it (V50 or V40; clean
 with its reason). The second builds that vector from a resource of a main.cf, as VCS
 would. Options come before the type: everything after it is taken as VCS's arguments.
-Nothing is run: no start or stop command, no probe, no password helper; the process
-table, pid files and the SecondLevelMonitor count are only read.
+
+The entry point's own procedure runs against what is observed now, with every command,
+probe and MonitorProgram assumed to pass unless --outcome says otherwise: KIND is
+command, probe or program, OUTCOME is passes, fails, hangs or cannot-run (for program
+also an exit code, e.g. program=105). Nothing of the resource's is run: no start or stop
+command, no probe, no password helper; the process table, pid files and the
+SecondLevelMonitor count are only read, and the LDAP client is asked its version.
 """
 
 from __future__ import annotations
@@ -26,14 +32,18 @@ from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.tooling import configured
 from jescore.tooling import explain as core
 from jescore.tooling.vcsconf_model import Configuration
 
 USAGE_ERROR = 2
 USAGE = (
-    "usage: jesagent explain [--json] <Type> <online|offline|monitor|clean> <arguments...>\n"
-    "       jesagent explain [--json] --config MAIN.CF --resource NAME "
-    "[--entry ENTRY] [--reason N] [--system NAME]"
+    "usage: jesagent explain [--json] [--outcome KIND=OUTCOME]... <Type> "
+    "<online|offline|monitor|clean> <arguments...>\n"
+    "       jesagent explain [--json] [--outcome KIND=OUTCOME]... --config MAIN.CF "
+    "--resource NAME [--entry ENTRY] [--reason N] [--system NAME]\n"
+    "  KIND: command, probe or program; OUTCOME: passes, fails, hangs or cannot-run "
+    "(program: also an exit code)"
 )
 VCS_BUNDLED = frozenset({"types.cf"})  # VCS's own types: never needed to read SunJES ones
 
@@ -47,6 +57,8 @@ class Options:
     reason: str | None = None
     system: str | None = None
     monitor_interval: str | None = None
+    outcomes: tuple[str, ...] = ()
+    help: bool = False
     rest: tuple[str, ...] = ()
 
 
@@ -61,7 +73,11 @@ _VALUED = {
     "--reason": "reason",
     "--system": "system",
     "--monitor-interval": "monitor_interval",
+    "--outcome": "outcomes",
 }
+OPTIONS = frozenset(
+    {"--json", "--help", "--config", "--resource", "--entry", "--reason", "--system", "--outcome"}
+)
 
 
 def parse_options(args: Sequence[str], allowed: frozenset[str]) -> Options:
@@ -76,12 +92,18 @@ def parse_options(args: Sequence[str], allowed: frozenset[str]) -> Options:
         if name == "--json":
             options.json = True
             continue
+        if name == "--help":
+            options.help = True
+            continue
         if eq:
             value = inline
         elif words:
             value = words.pop(0)
         else:
             raise UsageError(f"{name} needs a value")
+        if name == "--outcome":
+            options.outcomes += (value,)
+            continue
         setattr(options, _VALUED[name], value)
     options.rest = tuple(words)
     return options
@@ -138,23 +160,50 @@ def this_system() -> str:
 
 
 def gather(reading: core.Reading) -> core.Observed | None:
-    """The engine's own observation for this resource, without its identify commands."""
+    """One look, as the agent would take it: the process table and pid files of the first
+    level, which of the programs it may run exist, the LDAP client's version, the stored
+    cycle count and the zones. Nothing of the resource's runs."""
     if reading.cfg is None or reading.parsed is None:
         return None
     from shell import cyclestate, system, zoneinfo
 
-    watch = reading.watch or Watch()
-    look = Watch(watch.process_names, watch.files, reading.paths_to_check)
+    policy, cfg = reading.policy, reading.cfg
+    first, deep = policy.watch(cfg), policy.deep_watch(cfg)
+    programs = reading.programs()
+    look = Watch(first.process_names, first.files, programs, deep.identify)
     snapshot = system.observe(look, IDENTIFY_SECONDS)
-    type_name = reading.declaration.type_name
-    stored = cyclestate.read_count(type_name, reading.parsed.resource)
-    zone = zoneinfo.current_zone() if reading.container else None
-    return core.Observed(snapshot, stored, zone)
+    stored = cyclestate.read_count(reading.declaration.type_name, reading.parsed.resource)
+    zone = zoneinfo.current_zone() if zoneinfo.ON_SOLARIS else None
+    return core.Observed(snapshot, stored, zone, zoneinfo.ON_SOLARIS, frozenset(programs))
 
 
-def explain_argv(type_name: str, entry: EntryPoint, argv: Sequence[str]) -> core.Explanation:
+def read_given(words: Sequence[str]) -> core.Given:
+    """--outcome KIND=OUTCOME, as often as wanted (the last word for a kind wins)."""
+    outcomes: dict[core.Point, core.Outcome] = {}
+    program_exit = None
+    kinds = {p.value: p for p in core.Point}
+    endings = {o.value: o for o in core.Outcome}
+    for word in words:
+        kind, _, ending = word.partition("=")
+        if kind not in kinds:
+            raise UsageError(f"--outcome {word}: the kind is one of {', '.join(kinds)}")
+        if kinds[kind] is core.Point.PROGRAM and re.fullmatch(r"[0-9]{1,3}", ending):
+            program_exit = int(ending)
+            outcomes.pop(core.Point.PROGRAM, None)
+            continue
+        if ending not in endings:
+            raise UsageError(f"--outcome {word}: the outcome is one of {', '.join(endings)}")
+        outcomes[kinds[kind]] = endings[ending]
+        if kinds[kind] is core.Point.PROGRAM:
+            program_exit = None
+    return core.Given(outcomes, program_exit)
+
+
+def explain_argv(
+    type_name: str, entry: EntryPoint, argv: Sequence[str], given: core.Given | None = None
+) -> core.Explanation:
     reading = core.read(POLICIES[type_name], entry, argv)
-    return core.explain(reading, gather(reading))
+    return core.explain(reading, gather(reading), given or core.Given())
 
 
 def show(explanation: core.Explanation, as_json: bool) -> None:
@@ -173,9 +222,11 @@ def _entry(text: str) -> EntryPoint:
 
 def main(args: Sequence[str]) -> int:
     try:
-        options = parse_options(
-            args, frozenset({"--json", "--config", "--resource", "--entry", "--reason", "--system"})
-        )
+        options = parse_options(args, OPTIONS)
+        if options.help:
+            print(__doc__.strip())
+            return 0
+        given = read_given(options.outcomes)
         if options.config is not None:
             return _from_config(options, options.config)
         if len(options.rest) < 2 or options.rest[0] not in POLICIES:
@@ -184,7 +235,7 @@ def main(args: Sequence[str]) -> int:
     except UsageError as problem:
         print(f"jesagent explain: {problem}\n{USAGE}", file=sys.stderr)
         return USAGE_ERROR
-    show(explain_argv(options.rest[0], entry, options.rest[2:]), options.json)
+    show(explain_argv(options.rest[0], entry, options.rest[2:], given), options.json)
     return 0
 
 
@@ -206,14 +257,18 @@ def _from_config(options: Options, path: str) -> int:
         return 1
     decls = {name: policy.declaration for name, policy in POLICIES.items()}
     system = options.system if options.system is not None else this_system()
-    call = core.configured_call(conf, decls, options.resource, entry, system=system, reason=reason)
+    call = configured.configured_call(
+        conf, decls, options.resource, entry, system=system, reason=reason
+    )
     match call:
         case Failure(problem):
             print(f"jesagent explain: {problem}", file=sys.stderr)
             return 1
         case Success(found):
             pass
-    show(explain_argv(found.type_name, entry, found.argv), options.json)
+    show(
+        explain_argv(found.type_name, entry, found.argv, read_given(options.outcomes)), options.json
+    )
     return 0
 
 

@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jescore.policy.agentlog import LogRecord, Msg, format_line, one_line, wanted
+from jescore.policy.checks import LogLevel
 from jescore.policy.secrets import MASK
 from jescore.policy.secrets import mask as redact
-from jescore.policy.checks import LogLevel
 from tests.strategies import passwords
 
 LINE = re.compile(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,13 +16,13 @@ from hypothesis import strategies as st
 from returns.pipeline import is_successful
 
 from jescore.policy import argv as vcs_argv
-from jescore.policy.agentlog import MASK
 from jescore.policy.declaration import Raw
 from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
+from jescore.policy.secrets import MASK
 from jescore.policy.vcs import FAILURE_EXIT, CleanReason, EntryPoint
-from jescore.tooling import explain
+from jescore.tooling import configured, explain
 from jescore.tooling.vcsconf import parse_many
 from shell import explain as shell_explain
 from stubs.msgserver import StandInServer, build_server_root
@@ -80,16 +81,38 @@ def run(
     processes: tuple[ProcessInfo, ...] = (),
     stored: int | None = None,
     executables: frozenset[str] = frozenset(),
+    outputs: dict[tuple[str, ...], str] | None = None,
     agent_zone: str | None = None,
+    zones_exist: bool = False,
     policy: object = MSG,
+    given: explain.Given | None = None,
 ) -> explain.Explanation:
     reading = explain.read(POLICIES[_type_of(policy)], entry, argv)
-    observed = explain.Observed(Snapshot(processes, {}, executables), stored, agent_zone)
-    return explain.explain(reading, observed)
+    snapshot = Snapshot(processes, {}, executables, outputs or {})
+    observed = explain.Observed(snapshot, stored, agent_zone, zones_exist, executables)
+    return explain.explain(reading, observed, given or explain.Given())
 
 
 def everything_said(expl: explain.Explanation) -> str:
     return explain.render_text(expl) + json.dumps(explain.as_json(expl))
+
+
+def steps(expl: explain.Explanation, kind: str) -> list[explain.Step]:
+    assert expl.path is not None
+    return [s for s in expl.path.steps if s.kind == kind]
+
+
+def commands(expl: explain.Explanation) -> list[tuple[str, ...]]:
+    return [s.argv for s in steps(expl, "run")]
+
+
+def logged(expl: explain.Explanation) -> str:
+    return "\n".join(s.text for s in steps(expl, "log"))
+
+
+def answers(expl: explain.Explanation) -> dict[tuple[str, str], int]:
+    """(the step that went otherwise, its outcome) -> exit code."""
+    return {(a.met.what, a.outcome.value): a.exit_code for a in expl.alternatives}
 
 
 # --- reading and validation -----------------------------------------------------------
@@ -112,9 +135,11 @@ def test_every_violation_is_listed_and_nothing_would_run() -> None:
     for entry, code in FAILURE_EXIT.items():
         expl = run(entry, (*argv[:1], *(("3",) if entry is EntryPoint.CLEAN else ()), *argv[1:]))
         assert expl.violations, entry
-        assert expl.decision.exit_code == code
-        assert expl.decision.command is None
+        assert expl.exit_code == code
+        assert not steps(expl, "run")
+        assert not steps(expl, "signal")
         assert expl.observation is None
+        assert "is not a Messaging Server service" in logged(expl)
     text = explain.render_text(run(EntryPoint.MONITOR, argv))
     assert "'bogus' is not a Messaging Server service" in text
 
@@ -134,7 +159,7 @@ def test_unreadable_arguments_are_explained() -> None:
     expl = run(EntryPoint.MONITOR, ["res1", "MsgHost", "7", "x"])
     assert expl.argv_error is not None
     assert "runs past the end" in expl.argv_error
-    assert expl.decision.exit_code == 99
+    assert expl.exit_code == 99
     assert json.loads(json.dumps(explain.as_json(expl)))["validation"]["valid"] is False
 
 
@@ -147,28 +172,45 @@ def test_budget_comes_from_aeptimeout_or_the_vcs_default() -> None:
     default = run(EntryPoint.OFFLINE, v50(msg_values())).budget
     assert default is not None
     assert default.seconds == 300
-    assert default.timeline is not None
-    assert default.timeline.kill_until == default.usable
+    assert default.phases[-1][1] == pytest.approx(default.usable)  # KILL ends the usable budget
 
 
 # --- online, offline, clean -----------------------------------------------------------
 
 
-def test_online_shows_the_start_command_when_something_is_missing() -> None:
+def test_online_runs_the_start_command_when_something_is_missing() -> None:
     expl = run(EntryPoint.ONLINE, v50(msg_values(MsgServices=("core", "49994"))))
-    command = expl.decision.command
-    assert command is not None
-    assert command.argv == (f"{ROOT}/lib/msstart", "store", "sched")
-    assert command.limit_seconds == pytest.approx(expl.budget.usable * 0.6)  # type: ignore[union-attr]
-    assert expl.decision.exit_code == 0
-    assert any(f"{ROOT}/lib/msstart is not an executable" in n for n in command.notes)
+    (start,) = steps(expl, "run")
+    assert start.argv == (f"{ROOT}/lib/msstart", "store", "sched")
+    assert expl.budget is not None
+    assert start.seconds == pytest.approx(expl.budget.usable * 0.6)
+    assert start.assumed
+    assert expl.exit_code == 0  # online answers 0 whatever happens: monitor decides
+    assert "online after" in logged(expl)  # the assumed start made the processes appear
+    alternatives = answers(expl)
+    assert set(alternatives.values()) == {0}
+    assert len(alternatives) == 3
+
+
+def test_online_with_a_missing_msstart_is_known_not_assumed() -> None:
+    argv = v50(msg_values(MsgServices=("core", "49994")))
+    reading = explain.read(MSG, EntryPoint.ONLINE, argv)
+    observed = explain.Observed(Snapshot(()), checked=frozenset(reading.programs()))
+    expl = explain.explain(reading, observed)
+    (start,) = steps(expl, "run")
+    assert not start.assumed
+    assert "could not run" in start.result
+    assert not expl.alternatives
+    assert "could not run msstart" in logged(expl)
 
 
 def test_online_starts_nothing_when_everything_runs() -> None:
     running = (proc(10, f"{ROOT}/lib/imapd"),)
     expl = run(EntryPoint.ONLINE, v50(msg_values()), processes=running)
-    assert expl.decision.command is None
-    assert "starts nothing" in expl.decision.action
+    assert not steps(expl, "run")
+    assert "already online" in logged(expl)
+    assert [s.text for s in steps(expl, "count")] == ["remove the stored count"]
+    assert expl.exit_code == 0
 
 
 def test_ldap_online_sends_the_certificate_password_on_stdin_masked() -> None:
@@ -179,42 +221,59 @@ def test_ldap_online_sends_the_certificate_password_on_stdin_masked() -> None:
         "SSLDbPasswd": ("DBSECRET99",),
     }
     expl = run(EntryPoint.ONLINE, v50(values, policy=LDAP), policy=LDAP)
-    command = expl.decision.command
-    assert command is not None
-    assert command.stdin_secret == "SSLDbPasswd"
-    assert [p.what for p in expl.decision.ready_probes] == ["LDAP port"]
+    (start,) = steps(expl, "run")
+    assert "standard input: SSLDbPasswd" in start.text
+    assert [s.text.split(":")[0] for s in steps(expl, "connect")] == ["LDAP port"]
     said = everything_said(expl)
     assert "DBSECRET99" not in said
-    assert f"SSLDbPasswd ({MASK})" in said
+    assert MASK in said
 
 
-def test_offline_and_clean_show_targets_and_the_signal_timeline() -> None:
+def test_offline_and_clean_run_the_stop_command_and_signal_what_stays() -> None:
     mine = proc(10, f"{ROOT}/lib/imapd")
     other = proc(11, "/opt/SUNWmsgsr2/lib/imapd")
     argv = v50(msg_values(), engine_values={"AEPTimeout": "100"})
     offline = run(EntryPoint.OFFLINE, argv, processes=(mine, other))
     assert offline.observation is not None
     assert [p.pid for p in offline.observation.stop_targets] == [10]
-    assert offline.decision.command is not None
-    assert offline.decision.command.argv == (f"{ROOT}/lib/msstart", "-k", "imap")
-    assert len(offline.decision.signals) == 4
-    assert "SIGTERM" in offline.decision.signals[2]
+    assert commands(offline) == [(f"{ROOT}/lib/msstart", "-k", "imap")]
+    assert not steps(offline, "signal")  # the stop command is assumed to work
+    assert offline.exit_code == 0
     nothing = run(EntryPoint.OFFLINE, argv, processes=(other,))
-    assert nothing.decision.command is None
+    assert not steps(nothing, "run")
     clean_argv = v50(msg_values(), reason=CleanReason.UNEXPECTED_OFFLINE)
-    clean = run(EntryPoint.CLEAN, clean_argv, processes=(mine,))
-    assert clean.clean_reason is CleanReason.UNEXPECTED_OFFLINE
-    assert clean.decision.exit_code is None
-    assert {o.code for o in clean.decision.outcomes} == {0, 1}
-    assert run(EntryPoint.CLEAN, clean_argv).decision.exit_code == 0
+    stubborn = run(
+        EntryPoint.CLEAN,
+        clean_argv,
+        processes=(mine,),
+        given=explain.Given({explain.Point.COMMAND: explain.Outcome.FAILS}),
+    )
+    assert stubborn.clean_reason is CleanReason.UNEXPECTED_OFFLINE
+    signals = steps(stubborn, "signal")
+    assert [(s.pid, s.signal) for s in signals] == [(10, "SIGTERM")]  # once, then it is gone
+    assert signals[0].at >= stubborn.budget.phases[1][1] - 0.25  # type: ignore[union-attr]
+    assert stubborn.exit_code == 0
+    assert "the 2 steps above again" in explain.render_text(stubborn)  # the wait loop, folded
+    assert run(EntryPoint.CLEAN, clean_argv).exit_code == 0
+
+
+def test_signals_never_reach_a_process_of_another_installation() -> None:
+    mine = proc(10, f"{ROOT}/lib/imapd")
+    other = proc(11, "/opt/SUNWmsgsr2/lib/imapd")
+    argv = v50(msg_values(), reason=CleanReason.MONITOR_HUNG)
+    failing = explain.Given({explain.Point.COMMAND: explain.Outcome.HANGS})
+    expl = run(EntryPoint.CLEAN, argv, processes=(mine, other), given=failing)
+    assert {s.pid for s in steps(expl, "signal")} == {10}
 
 
 def test_zoned_commands_go_through_zlogin_and_other_zones_do_not_count() -> None:
     argv = v50(msg_values(ContainerName="mailzone"))
     elsewhere = proc(10, f"{ROOT}/lib/imapd", zone="otherzone")
-    expl = run(EntryPoint.ONLINE, argv, processes=(elsewhere,), agent_zone="global")
-    assert expl.decision.command is not None
-    assert expl.decision.command.argv[:2] == ("/usr/sbin/zlogin", "mailzone")
+    expl = run(
+        EntryPoint.ONLINE, argv, processes=(elsewhere,), agent_zone="global", zones_exist=True
+    )
+    (start,) = steps(expl, "run")
+    assert start.argv[:2] == ("/usr/sbin/zlogin", "mailzone")
     assert expl.observation is not None
     assert not expl.observation.found
 
@@ -224,14 +283,12 @@ def test_zoned_commands_go_through_zlogin_and_other_zones_do_not_count() -> None
 
 def test_monitor_offline_when_a_process_is_missing() -> None:
     expl = run(EntryPoint.MONITOR, v50(msg_values(SecondLevelMonitor="1")))
-    assert expl.decision.exit_code == 100
-    assert expl.decision.verdict is not None
-    assert f"{ROOT}/lib/imapd" in expl.decision.verdict.reason
-    assert expl.decision.monitor is not None
-    assert "skipped" in expl.decision.monitor.second_level
+    assert expl.exit_code == 100
+    assert f"offline (100): missing: {ROOT}/lib/imapd" in logged(expl)
+    assert not steps(expl, "run")  # the second level is skipped after a first-level failure
 
 
-def test_monitor_second_level_due_lists_probes_and_the_table() -> None:
+def test_monitor_second_level_due_runs_the_probes_with_their_shares() -> None:
     values = msg_values(
         LDAPTestUser="probe",
         LDAPTestPasswd="ENC",
@@ -239,55 +296,95 @@ def test_monitor_second_level_due_lists_probes_and_the_table() -> None:
         MsgServices=("imap", "143", "imaps", "993"),
     )
     running = (proc(10, f"{ROOT}/lib/imapd"),)
-    expl = run(
-        EntryPoint.MONITOR, v50(values, engine_values={"AEPTimeout": "40"}), processes=running
-    )
-    plan = expl.decision.monitor
-    assert plan is not None
-    assert plan.cycle.due
-    imap, imaps = plan.probes
-    assert imap.threshold == 18  # (40 - 4) / 2
+    argv = v50(values, engine_values={"AEPTimeout": "40"})
+    expl = run(EntryPoint.MONITOR, argv, processes=running)
+    (imap,) = steps(expl, "run")
     assert imap.argv == (
-        f"{ROOT}/sbin/immonitor-access", "-u", "probe", "-I", "mail.example.com:143=18", "-w", "-",
-    )  # fmt: skip
-    assert imap.stdin_secret == "LDAPTestPasswd"
-    assert imaps.kind == "connect"
-    assert imaps.threshold == 36
-    assert imaps.threshold_late == 17
-    assert expl.decision.exit_code is None
-    codes = {o.condition.split(" ")[2]: o.code for o in expl.decision.outcomes}
-    assert codes == {"passes": 110, "fails": 100, "cannot": 99}
+        f"{ROOT}/sbin/immonitor-access",
+        "-u",
+        "probe",
+        "-I",
+        "mail.example.com:143=18",
+        "-w",
+        "-",
+    )
+    assert "standard input: LDAPTestPasswd" in imap.text
+    (imaps,) = steps(expl, "connect")
+    assert imaps.seconds == 36
+    assert expl.exit_code is None  # the probes' outcomes decide
+    assert expl.path is not None
+    assert expl.path.exit_code == 110
+    codes = answers(expl)
+    imap_what = expl.path.met[0].what
+    assert codes[(imap_what, "fails")] == 100
+    assert codes[(imap_what, "cannot-run")] == 99
+    assert codes[(imap_what, "hangs")] == 100  # no answer in time is a failed transaction
+    assert imap.seconds == 19  # its threshold plus a second to report
+    hung = walk_with(expl, argv, running, {0: explain.Outcome.HANGS})
+    assert not [s for s in hung.steps if s.kind == "connect"]  # the first failure ends it
+    assert hung.steps[-1].at == 19
+
+
+def walk_with(
+    expl: explain.Explanation,
+    argv: Sequence[str],
+    processes: tuple[ProcessInfo, ...],
+    overrides: dict[int, explain.Outcome],
+) -> explain.Path:
+    reading = explain.read(MSG, expl.entry, argv)
+    return explain.walk(reading, explain.Observed(Snapshot(processes)), explain.Given(), overrides)
+
+
+def test_given_outcomes_make_the_answer_certain() -> None:
+    values = msg_values(SecondLevelMonitor="1")
+    running = (proc(10, f"{ROOT}/lib/imapd"),)
+    argv = v50(values)
+    failing = run(
+        EntryPoint.MONITOR,
+        argv,
+        processes=running,
+        given=explain.Given({explain.Point.PROBE: explain.Outcome.FAILS}),
+    )
+    assert failing.exit_code == 100
+    assert not failing.alternatives
+    passing = run(
+        EntryPoint.MONITOR,
+        argv,
+        processes=running,
+        given=explain.Given({explain.Point.PROBE: explain.Outcome.PASSES}),
+    )
+    assert passing.exit_code == 110
 
 
 def test_monitor_cycle_is_read_not_advanced() -> None:
     running = (proc(10, f"{ROOT}/lib/imapd"),)
     argv = v50(msg_values(SecondLevelMonitor="3"))
     first = run(EntryPoint.MONITOR, argv, processes=running, stored=None)
-    assert first.decision.exit_code == 110
-    assert first.decision.monitor is not None
-    assert first.decision.monitor.until_due == 3
+    assert first.exit_code == 110
+    assert [s.text for s in steps(first, "count")][-1] == "store the count 1"
     due = run(EntryPoint.MONITOR, argv, processes=running, stored=2)
-    assert due.decision.monitor is not None
-    assert due.decision.monitor.cycle.due
-    assert due.decision.exit_code is None
+    assert [s.text for s in steps(due, "count")][-1] == "store the count 0"
+    assert steps(due, "connect")
+    assert due.exit_code is None
 
 
 def test_monitor_program_decides_when_the_second_level_does_not_run() -> None:
     running = (proc(10, f"{ROOT}/lib/imapd"),)
     argv = v50(msg_values(MonitorProgram="/usr/local/bin/check --deep"))
     expl = run(EntryPoint.MONITOR, argv, processes=running)
-    program = expl.decision.monitor.program  # type: ignore[union-attr]
-    assert program is not None
-    assert program.argv == ("/usr/local/bin/check", "--deep")
-    assert program.runs == "yes"
-    assert expl.decision.exit_code is None
-    readings = {o.condition: o.code for o in explain.program_readings()}
-    assert readings["it exits 0 or 110"] == 110
-    assert readings["it exits 1 or 100"] == 100
-    assert readings["it does not exit within its limit"] == 99
+    assert commands(expl) == [("/usr/local/bin/check", "--deep")]
+    assert expl.exit_code is None
+    assert expl.path is not None
+    what = expl.path.met[0].what
+    assert answers(expl) == {(what, "fails"): 100, (what, "hangs"): 99, (what, "cannot-run"): 99}
+    for code, expected in ((0, 110), (1, 100), (105, 105), (7, 99)):
+        given = run(
+            EntryPoint.MONITOR, argv, processes=running, given=explain.Given(program_exit=code)
+        )
+        assert given.exit_code == expected, code
 
 
-def test_ldap_probe_names_the_run_time_dialect_decision() -> None:
+def test_ldap_probe_speaks_the_dialect_its_client_reports() -> None:
     values: dict[str, Raw] = {
         "InstanceRoot": ("/ds/slapd-a",),
         "LDAPHost": ("ldap.example.com",),
@@ -295,21 +392,27 @@ def test_ldap_probe_names_the_run_time_dialect_decision() -> None:
     }
     daemon = ProcessInfo(5, "ns-slapd", ("/ds/bin/ns-slapd", "-D", "/ds/slapd-a"), 5.0)
     client = "/usr/bin/ldapsearch"
+    openldap: dict[tuple[str, ...], str] = {
+        (client, "-VV"): "ldapsearch: @(#) $OpenLDAP: ldapsearch 2.5.13"
+    }
     expl = run(
+        EntryPoint.MONITOR,
+        v50(values, policy=LDAP),
+        processes=(daemon,),
+        executables=frozenset({client}),
+        outputs=openldap,
+        policy=LDAP,
+    )
+    (search,) = commands(expl)
+    assert search[:3] == (client, "-x", "-LLL")
+    sun = run(
         EntryPoint.MONITOR,
         v50(values, policy=LDAP),
         processes=(daemon,),
         executables=frozenset({client}),
         policy=LDAP,
     )
-    plan = expl.decision.monitor
-    assert plan is not None
-    (search,) = plan.probes
-    assert search.argv[:3] == (client, "-h", "ldap.example.com")
-    assert any("decided at run time" in n for n in search.notes)
-    dialects = dict(search.alternatives)
-    assert dialects["OpenLDAP (-x -H ldap://host:port)"][:3] == (client, "-x", "-LLL")
-    assert "-h" in dialects["Sun/Mozilla (-h host -p port)"]
+    assert commands(sun)[0][:3] == (client, "-h", "ldap.example.com")
 
 
 # --- main.cf --------------------------------------------------------------------------
@@ -337,14 +440,14 @@ def test_a_main_cf_resource_becomes_the_argv_vcs_would_pass() -> None:
     name = "SunJESMsgTypes50.cf"
     conf = parse_many([("main.cf", MAIN_CF), (name, typesfile.all_files()[name])]).unwrap()
     decls = {n: p.declaration for n, p in POLICIES.items()}
-    call = explain.configured_call(conf, decls, "m1", EntryPoint.MONITOR, system="n2")
+    call = configured.configured_call(conf, decls, "m1", EntryPoint.MONITOR, system="n2")
     assert is_successful(call), call
     found = call.unwrap()
     parsed = vcs_argv.parse(MSG.declaration, EntryPoint.MONITOR, found.argv).unwrap()
     assert parsed.values["ServerRoot"] == ("/opt/other",)
     assert parsed.aep_timeout == 90
     assert found.monitor_interval == 60
-    missing = explain.configured_call(conf, decls, "nope", EntryPoint.MONITOR)
+    missing = configured.configured_call(conf, decls, "nope", EntryPoint.MONITOR)
     assert not is_successful(missing)
     assert "m1" in missing.failure()
 
@@ -440,7 +543,7 @@ def stand_in_argv(server: StandInServer, *services: str, **more: str) -> list[st
     return list(vcs_argv.render_v50(MSG.declaration, "res1", values, {"AEPTimeout": "30"}))
 
 
-def explain_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
+def explain_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
     assert shell_explain.main(["--json", *args]) == 0
     data = json.loads(capsys.readouterr().out)
     assert isinstance(data, dict)
@@ -459,21 +562,22 @@ def test_a_running_and_a_stopped_instance(
     stopped = explain_json(capsys, "SunJESMsg", "monitor", *argv)
     assert stopped["exit_code"] == 100
     online = explain_json(capsys, "SunJESMsg", "online", *argv)
-    command = online["decision"]["command"]  # type: ignore[index]
-    assert command["argv"] == [str(server.msstart), "store", "sched"]
+    runs = [s["argv"] for s in online["steps"] if s["kind"] == "run"]
+    assert runs == [[str(server.msstart), "store", "sched"]]
     start(server, "store", "sched")
     running = explain_json(capsys, "SunJESMsg", "monitor", *argv)
     observation = running["observation"]
     assert isinstance(observation, dict)
     found = {p["name"]: p["pid"] for p in observation["found"]}
     assert found["stored"] in server.pids("stored")
-    monitor = running["decision"]["monitor"]  # type: ignore[index]
-    assert monitor["second_level"]["state"] == "would run this cycle"
-    assert monitor["second_level"]["probes"][0]["argv"] == [str(server.stored), "-t", "-v"]
+    probes = [s["argv"] for s in running["steps"] if s["kind"] == "run"]
+    assert probes == [[str(server.stored), "-t", "-v"]]
+    assert running["exit_code"] is None  # the probe's outcome decides
     offline = explain_json(capsys, "SunJESMsg", "offline", *argv)
-    targets = offline["observation"]["stop_targets"]  # type: ignore[index]
+    targets = offline["observation"]["stop_targets"]
     assert {t["pid"] for t in targets} == {found["stored"], found["imsched"], found["watcher"]}
-    assert offline["decision"]["command"]["argv"][1:] == ["-k", "sched", "store", "watcher"]  # type: ignore[index]
+    stops = [s["argv"] for s in offline["steps"] if s["kind"] == "run"]
+    assert stops == [[str(server.msstart), "-k", "sched", "store", "watcher"]]
     assert all(server.pids(n) for n in ("stored", "imsched", "watcher"))  # nothing was stopped
 
 
@@ -486,10 +590,9 @@ def test_the_cycle_count_is_read_and_left_alone(
     before = count.stat().st_mtime_ns
     argv = stand_in_argv(server, "imap", SecondLevelMonitor="2")
     data = explain_json(capsys, "SunJESMsg", "monitor", *argv)
-    cycle = data["decision"]["monitor"]["cycle"]  # type: ignore[index]
-    assert cycle == {
-        "every": 2, "stored": 1, "position": 2, "due": True, "would_store": 0, "calls_until_due": 1,
-    }  # fmt: skip
+    counts = [s["text"] for s in data["steps"] if s["kind"] == "count"]
+    assert counts == ["read the SecondLevelMonitor count", "store the count 0"]
+    assert data["observation"]["stored_cycle"] == 1
     assert count.read_text() == "1\n"
     assert count.stat().st_mtime_ns == before
 

@@ -23,8 +23,9 @@ from jescore.policy.commands import ProgramResult
 from jescore.policy.declaration import Attr, Config, Declaration, Violation, validate
 from jescore.policy.msg_services import ProbeStyle, ServerType, lookup
 from jescore.policy.resource import MONITOR_PROGRAM, SECOND_LEVEL_MONITOR
+from jescore.policy.secrets import mask as scrub
+from jescore.policy.secrets import secret_words
 from jescore.policy.vcs import EntryPoint
-from jescore.tooling.explain import scrub, secret_words
 
 
 class Status(enum.Enum):
@@ -65,7 +66,7 @@ class Subject:
 
 def read_subject(decl: Declaration, argv: Sequence[str]) -> Subject:
     tokens = tuple(argv)
-    words = secret_words(decl, EntryPoint.MONITOR, tokens)
+    words = secret_words(decl, tokens)
     resource = tokens[0] if tokens and vcs_argv.looks_like_resource(tokens[0]) else "?"
     match vcs_argv.parse(decl, EntryPoint.MONITOR, tokens):
         case Failure(problem):

@@ -1,69 +1,111 @@
-"""What an entry point would decide, worked out from plain values, for people to read.
+"""What an entry point would do now, found by running its own procedure on assumptions.
 
-`jesagent explain` runs nothing and changes nothing. The shell reads the arguments here
-(`read`), observes what the reading asks for (the same observation the engine makes, minus
-the commands that identify a client), and hands that back (`explain`). Every decision is
-made by the policy functions the agent itself uses, so what is shown is what would happen.
+`jesagent explain` runs no start or stop command, no probe, no MonitorProgram and no
+password helper, and changes nothing. The shell looks once (the process table, the pid
+files, which programs exist, the LDAP client's version, the stored cycle count) and hands
+that to `explain`, which drives the very procedure the agent runs
+(jescore.policy.procedures) against an assumed world:
 
-Secret attributes never appear: their values are masked in the attribute list, and every
-string of the result is scrubbed of every word of the argument vector that may hold one,
-even when the vector could not be read.
+- every look sees what was observed, as changed by the steps before it: a start command
+  that passes makes the instance's processes appear, a stop command or a signal that
+  takes effect makes them go;
+- each command, probe and MonitorProgram has an outcome: given on the command line, known
+  (a program that is not there cannot run), or else assumed to pass;
+- time is virtual: waits take their length, hanging steps their whole limit, the rest none.
+
+Every step the procedure takes is reported. Then each assumed outcome on that path is
+turned, one at a time, to fail, hang and cannot-run, and the procedure runs again: the
+alternatives say what the entry point would answer then. The exit code is reported only
+when no alternative changes it.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from returns.result import Failure, Result, Success
+from returns.result import Failure, Success
 
 from jescore.policy import argv as vcs_argv
-from jescore.policy import sunjesldap, zones
-from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, fill
-from jescore.policy.declaration import Config, Declaration, Dimension, Raw, Violation, validate
-from jescore.policy.monitoring import (
-    ONLINE_POLL_SECONDS,
-    READY_PROBE_SECONDS,
-    STOP_POLL_SECONDS,
-    Budget,
-    Cycle,
-    Next,
-    SecondLevel,
-    StopTimeline,
-    Verdict,
-    advance_cycle,
-    cycles_until_due,
-    decide,
-    next_step,
-    read_program_exit,
-    stop_timeline,
+from jescore.policy.actions import (
+    Action,
+    ArmWatchdog,
+    Connect,
+    Debug,
+    ForgetCount,
+    Host,
+    LoadCount,
+    Log,
+    Observe,
+    Reply,
+    Run,
+    RunKind,
+    Signal,
+    SignalOutcome,
+    StartLog,
+    StoreCount,
+    Wait,
 )
+from jescore.policy.agentlog import message_id
+from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, passing_result
+from jescore.policy.declaration import Config, Declaration, Violation, validate
+from jescore.policy.monitoring import Budget, Phase
+from jescore.policy.procedures import entry_point
 from jescore.policy.processes import ProcessInfo
-from jescore.policy.resource import (
-    CONTAINER_NAME,
-    MONITOR_PROGRAM,
-    SECOND_LEVEL_MONITOR,
-    FirstLevel,
-    ResourcePolicy,
-    Snapshot,
-    Watch,
-)
-from jescore.policy.secrets import MASK
-from jescore.policy.vcs import (
-    CLEAN_FAILED,
-    CLEAN_SUCCEEDED,
-    DEFAULT_TIMEOUT_SECONDS,
-    FAILURE_EXIT,
-    NO_EXTRA_WAIT,
-    CleanReason,
-    EntryPoint,
-)
-from jescore.tooling.vcsconf import values_for
-from jescore.tooling.vcsconf_model import Configuration, Resource, TypeDef
+from jescore.policy.resource import CONTAINER_NAME, MONITOR_PROGRAM, ResourcePolicy, Snapshot
+from jescore.policy.secrets import MASK, mask, secret_words
+from jescore.policy.vcs import DEFAULT_TIMEOUT_SECONDS, FAILURE_EXIT, CleanReason, EntryPoint
 
-_COUNT = re.compile(r"^[0-9]{1,6}$")
-_SHOWN_LIMIT = 60  # checks.shown cuts quoted values to this many characters
+MODEL_PID = 900_000_000  # pids of the processes a passing start command is assumed to start
+STEP_LIMIT = 20_000  # a procedure that takes more steps than this is reported as cut short
+
+
+class Outcome(enum.Enum):
+    """How a command, probe or MonitorProgram ends, in the assumed world."""
+
+    PASSES = "passes"
+    FAILS = "fails"
+    HANGS = "hangs"
+    CANNOT_RUN = "cannot-run"
+
+
+ALTERNATIVES = (Outcome.FAILS, Outcome.HANGS, Outcome.CANNOT_RUN)
+
+
+class Point(enum.Enum):
+    """The kinds of step whose outcome the command line may give."""
+
+    COMMAND = "command"  # start and stop commands
+    PROBE = "probe"  # second-level and readiness probes
+    PROGRAM = "program"  # MonitorProgram
+
+
+_POINT_OF = {
+    RunKind.START: Point.COMMAND,
+    RunKind.STOP: Point.COMMAND,
+    RunKind.PROBE: Point.PROBE,
+    RunKind.PROGRAM: Point.PROGRAM,
+}
+
+
+@dataclass(frozen=True)
+class Given:
+    """Outcomes given on the command line; whatever is not given is assumed to pass."""
+
+    outcomes: Mapping[Point, Outcome] = field(default_factory=dict)
+    program_exit: int | None = None  # MonitorProgram's exit code, when given as a number
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the shell saw, without running anything of the resource's."""
+
+    snapshot: Snapshot  # processes, pid files, which programs exist, identify outputs
+    stored_cycle: int | None = None  # the SecondLevelMonitor count on disk, read only
+    agent_zone: str | None = None  # the zone the agent runs in, where that can be told
+    zones_exist: bool = False
+    checked: frozenset[str] = frozenset()  # the paths whose presence was looked at
 
 
 # --- reading the arguments -----------------------------------------------------------
@@ -71,7 +113,7 @@ _SHOWN_LIMIT = 60  # checks.shown cuts quoted values to this many characters
 
 @dataclass(frozen=True)
 class Reading:
-    """The argument vector as the agent would read it, before anything is observed."""
+    """The argument vector as the agent reads it, before anything is observed."""
 
     policy: ResourcePolicy
     entry: EntryPoint
@@ -80,31 +122,26 @@ class Reading:
     argv_error: str | None
     violations: tuple[Violation, ...]
     cfg: Config | None
-    secrets: frozenset[str]  # every word that may be a secret value, to scrub from output
+    secrets: frozenset[str]  # every word that may be a secret value, masked in all output
 
     @property
     def declaration(self) -> Declaration:
         return self.policy.declaration
 
     @property
-    def watch(self) -> Watch | None:
-        """What to observe for the first level (None: nothing, the arguments are bad)."""
-        return None if self.cfg is None else self.policy.watch(self.cfg)
+    def container(self) -> str:
+        if self.cfg is None or not self.cfg.has(CONTAINER_NAME):
+            return ""
+        return self.cfg[CONTAINER_NAME]
 
-    @property
-    def deep_paths(self) -> tuple[str, ...]:
-        """Paths the second level checks for executables. Its identify commands (such as
-        `ldapsearch -VV`) are left out on purpose: explain runs nothing."""
-        return () if self.cfg is None else self.policy.deep_watch(self.cfg).paths
-
-    @property
-    def paths_to_check(self) -> tuple[str, ...]:
-        """Every program a decision may run, and the second level's candidates: the shell
+    def programs(self) -> tuple[str, ...]:
+        """Every program a procedure may run, and the second level's candidates: the shell
         tells which are executable files, without running any of them."""
         cfg = self.cfg
         if cfg is None:
             return ()
-        found = [*self.deep_paths, self.policy.start(cfg).argv[0], self.policy.stop(cfg).argv[0]]
+        deep = self.policy.deep_watch(cfg)
+        found = [*deep.paths, self.policy.start(cfg).argv[0], self.policy.stop(cfg).argv[0]]
         probes = (*self.policy.second_level(cfg, Snapshot(())), *self.policy.ready_probes(cfg))
         for probe in probes:
             if isinstance(probe, ProgramProbe) and probe.argv and isinstance(probe.argv[0], str):
@@ -113,25 +150,17 @@ class Reading:
             found.append(cfg[MONITOR_PROGRAM][0])
         return tuple(dict.fromkeys(found))
 
-    @property
-    def container(self) -> str:
-        if self.cfg is None or not self.cfg.has(CONTAINER_NAME):
-            return ""
-        return self.cfg[CONTAINER_NAME]
-
 
 def read(policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str]) -> Reading:
     decl = policy.declaration
     tokens = tuple(argv)
+    words = secret_words(decl, tokens)
     match vcs_argv.parse(decl, entry, tokens):
         case Failure(problem):
-            words = secret_words(decl, entry, tokens)
             return Reading(policy, entry, tokens, None, str(problem), (), None, words)
         case Success(parsed):
             pass
-    words = frozenset(
-        value for name in decl.secret_names for value in parsed.values.get(name, ()) if value
-    ) | secret_words(decl, entry, tokens)
+    words |= {v for name in decl.secret_names for v in parsed.values.get(name, ()) if v}
     match validate(decl, parsed.values):
         case Failure(violations):
             return Reading(policy, entry, tokens, parsed, None, tuple(violations), None, words)
@@ -140,163 +169,283 @@ def read(policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str]) -> Read
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def secret_words(decl: Declaration, entry: EntryPoint, tokens: Sequence[str]) -> frozenset[str]:
-    """Words of an argument vector that may be values of secret attributes, read every way
-    the vector might be meant: after a secret attribute's name (V50), and at the secret
-    attributes' places in the ArgList (V40). Used only when the vector is unreadable or to
-    be extra careful; more words than needed are masked, never fewer."""
-    names = decl.secret_names
-    found: set[str] = set()
-    for index, word in enumerate(tokens):
-        if word not in names or index + 1 >= len(tokens):
-            continue
-        after = tokens[index + 1]
-        if _COUNT.match(after):
-            found.update(tokens[index + 2 : index + 2 + int(after)])
-        else:
-            found.add(after)  # the count is missing: the value may follow the name at once
-    skip = 2 if entry is EntryPoint.CLEAN else 1
-    rest = tuple(tokens[skip:])
-    # A vector that names attributes is meant as V50, however broken: no positional guess.
-    named = any(decl.attr(word) is not None for word in rest)
-    if not named and not _looks_like_v50(decl, rest):
-        found.update(_v40_secrets(decl, rest))
-    return frozenset(word for word in found if word)
-
-
-def _looks_like_v50(decl: Declaration, rest: tuple[str, ...]) -> bool:
-    return len(rest) >= 2 and decl.dimension_of(rest[0]) is not None and bool(_COUNT.match(rest[1]))
-
-
-def _v40_secrets(decl: Declaration, rest: tuple[str, ...]) -> set[str]:
-    found: set[str] = set()
-    index = 0
-    for name in decl.arglist:
-        if index >= len(rest):
-            break
-        if decl.dimension_of(name) in {Dimension.SCALAR, None}:
-            if name in decl.secret_names:
-                found.add(rest[index])
-            index += 1
-            continue
-        if not _COUNT.match(rest[index]):
-            break
-        index += 1 + int(rest[index])
-    return found
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Mask each secret, also in the quoted and shortened forms messages show values in."""
-    forms: set[str] = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        forms.add(secret)
-        forms.add(repr(secret)[1:-1])
-        if len(secret) > _SHOWN_LIMIT:
-            forms.add(secret[:_SHOWN_LIMIT])
-            forms.add(repr(secret[:_SHOWN_LIMIT])[1:-1])
-    for form in sorted((f for f in forms if f), key=len, reverse=True):
-        text = text.replace(form, MASK)
-    return text
-
-
-# --- a resource of a main.cf, as VCS would call it ----------------------------------
-
-_TIMEOUT_ATTR = {
-    EntryPoint.ONLINE: "OnlineTimeout",
-    EntryPoint.OFFLINE: "OfflineTimeout",
-    EntryPoint.MONITOR: "MonitorTimeout",
-    EntryPoint.CLEAN: "CleanTimeout",
-}
-DEFAULT_MONITOR_INTERVAL = 60  # VCS's MonitorInterval when the type does not set it
+# --- the assumed world ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ConfiguredCall:
-    """What VCS would pass the entry point of one resource of a configuration."""
+class Step:
+    """One action of the procedure, when it began, and what the world answered."""
 
-    type_name: str
-    resource: str
-    group: str
-    argv: tuple[str, ...]
-    monitor_interval: int
-
-
-def sunjes_resources(conf: Configuration, types: Iterable[str]) -> tuple[tuple[str, str], ...]:
-    """(group, resource) of every resource of one of the given types, in file order."""
-    wanted = frozenset(types)
-    return tuple((g.name, r.name) for g, r in conf.resources() if r.type_name in wanted)
-
-
-def configured_call(
-    conf: Configuration,
-    decl_of: Mapping[str, Declaration],
-    resource: str,
-    entry: EntryPoint,
-    *,
-    system: str | None = None,
-    reason: CleanReason | None = None,
-) -> Result[ConfiguredCall, str]:
-    """The V50 argument vector VCS would build for a resource of the configuration: the
-    type's ArgList, values localised for `system`, and AEPTimeout when the type sets it."""
-    found = [(g, r) for g, r in conf.resources() if r.name == resource]
-    if not found:
-        known = ", ".join(r for _, r in sunjes_resources(conf, decl_of)) or "none"
-        return Failure(f"no resource {resource!r} in the configuration (SunJES ones: {known})")
-    group, res = found[0]
-    decl = decl_of.get(res.type_name)
-    if decl is None:
-        return Failure(f"{resource} is of type {res.type_name}, not one of {', '.join(decl_of)}")
-    values = values_for(decl, res, system)
-    typedef = conf.type_def(res.type_name)
-    zoned = bool("".join(values.get("ContainerName", ())))
-    arglist = typedef.arglist if typedef is not None else decl.arglist_for(zones=zoned)
-    argv: list[str] = [res.name]
-    if reason is not None:
-        argv.append(str(int(reason)))
-    for name in arglist:
-        attr = decl.attr(name)
-        if attr is not None:
-            raw = values.get(name, _type_default(typedef, name, attr.default))
-        elif name == "LogDbg":
-            raw = _engine_value(res, typedef, name, ())
-        else:
-            continue  # State, IState and the like: the agent reads nothing from them
-        argv += [name, str(len(raw)), *raw]
-    if _engine_value(res, typedef, "AEPTimeout", ("0",)) == ("1",):
-        default = (str(DEFAULT_TIMEOUT_SECONDS[entry]),)
-        argv += ["AEPTimeout", "1", *_engine_value(res, typedef, _TIMEOUT_ATTR[entry], default)]
-    interval = _engine_value(res, typedef, "MonitorInterval", (str(DEFAULT_MONITOR_INTERVAL),))
-    every = int(interval[0]) if interval and _COUNT.match(interval[0]) else DEFAULT_MONITOR_INTERVAL
-    return Success(ConfiguredCall(res.type_name, res.name, group.name, tuple(argv), every))
-
-
-def _type_default(typedef: TypeDef | None, name: str, fallback: Raw) -> Raw:
-    declared = typedef.attr(name) if typedef is not None else None
-    return declared.default if declared is not None else fallback
-
-
-def _engine_value(res: Resource, typedef: TypeDef | None, name: str, fallback: Raw) -> Raw:
-    """A static or engine attribute: the resource's override, else the type's value."""
-    if name in res.values:
-        return res.values[name]
-    return _type_default(typedef, name, fallback)
-
-
-# --- what the shell observed ---------------------------------------------------------
+    at: float
+    kind: str  # look, run, connect, signal, wait, log, debug, count, watchdog, log-setup
+    text: str  # the action, for people (secrets masked)
+    result: str  # what came back, for people
+    assumed: bool = False  # the result is an assumption, not an observation
+    argv: tuple[str, ...] = ()  # run: the command line
+    pid: int | None = None  # signal: the process
+    signal: str | None = None  # signal: SIGTERM or SIGKILL
+    seconds: float | None = None  # run, connect: the limit; wait: its length
 
 
 @dataclass(frozen=True)
-class Observed:
-    """What the shell saw, without running anything of the resource's."""
+class Met:
+    """An assumed outcome met on the way: the n-th one of the run."""
 
-    snapshot: Snapshot  # the first level's watch, plus which deep paths are executables
-    stored_cycle: int | None = None  # the SecondLevelMonitor count on disk, read only
-    agent_zone: str | None = None  # the zone the agent runs in, where that can be told
+    index: int
+    point: Point
+    what: str  # the step, for people
 
 
-# --- the explanation -----------------------------------------------------------------
+@dataclass
+class _World:
+    policy: ResourcePolicy
+    cfg: Config | None
+    observed: Observed
+    given: Given
+    overrides: Mapping[int, Outcome]
+    secrets: frozenset[str]
+    processes: list[ProcessInfo] = field(default_factory=list)
+    now: float = 0.0
+    next_pid: int = MODEL_PID
+    steps: list[Step] = field(default_factory=list)
+    met: list[Met] = field(default_factory=list)
+
+    def outcome(self, kind: RunKind, program: str, what: str) -> tuple[Outcome, bool]:
+        """The outcome of a step and whether it is assumed (as opposed to given or known)."""
+        if program in self.observed.checked and program not in self.observed.snapshot.executables:
+            return Outcome.CANNOT_RUN, False
+        point = _POINT_OF[kind]
+        if point in self.given.outcomes:
+            return self.given.outcomes[point], False
+        if point is Point.PROGRAM and self.given.program_exit is not None:
+            return Outcome.PASSES, False
+        index = len(self.met)
+        self.met.append(Met(index, point, what))
+        return self.overrides.get(index, Outcome.PASSES), True
+
+    def look(self, action: Observe) -> Snapshot:
+        seen = self.observed.snapshot
+        watch = action.watch
+        processes = tuple(self.processes) if watch.process_names else ()
+        files = {path: seen.files.get(path) for path in watch.files}
+        outputs = {c: seen.outputs[c] for c in watch.identify if c in seen.outputs}
+        return Snapshot(processes, files, seen.executables & set(watch.paths), outputs)
+
+    def run(self, action: Run) -> tuple[ProgramResult, bool]:
+        what = f"{action.kind.value} {' '.join(action.argv)}"
+        outcome, assumed = self.outcome(action.kind, action.argv[0], what)
+        if outcome is Outcome.CANNOT_RUN:
+            return ProgramResult(False, None, "", "not an executable file on this node"), assumed
+        if outcome is Outcome.HANGS:
+            self.now += action.timeout
+            return ProgramResult(True, None), assumed
+        if action.kind is RunKind.PROBE:
+            passing = passing_result(action.probe) if action.probe else ProgramResult(True, 0)
+            return (passing if outcome is Outcome.PASSES else ProgramResult(True, 1)), assumed
+        if action.kind is RunKind.PROGRAM:
+            code = self.given.program_exit
+            if code is None:
+                code = 110 if outcome is Outcome.PASSES else 100
+            return ProgramResult(True, code), assumed
+        if outcome is Outcome.FAILS:
+            return ProgramResult(True, 1), assumed
+        if self.cfg is not None and action.kind is RunKind.START:
+            self.processes += self.policy.model_processes(self.cfg, self.next_pid)
+            self.next_pid += 100
+        elif self.cfg is not None:
+            going = {p.identity for p in self.policy.stop_targets(self.cfg, self._snapshot())}
+            self.processes = [p for p in self.processes if p.identity not in going]
+        return ProgramResult(True, 0), assumed
+
+    def connect(self, action: Connect) -> tuple[ConnectResult, bool]:
+        probe = action.probe
+        outcome, assumed = self.outcome(
+            RunKind.PROBE, "", f"{probe.what} {probe.host}:{probe.port}"
+        )
+        if outcome is Outcome.PASSES:
+            return ConnectResult(True, tls_ok=probe.tls), assumed
+        if outcome is Outcome.HANGS:
+            self.now += action.timeout
+            return ConnectResult(False, error=f"no answer within {action.timeout:g} s"), assumed
+        if outcome is Outcome.CANNOT_RUN:
+            return ConnectResult(
+                False, error=f"cannot resolve {probe.host}", resolved=False
+            ), assumed
+        return ConnectResult(False, error="connection refused"), assumed
+
+    def signal(self, action: Signal) -> SignalOutcome:
+        before = len(self.processes)
+        self.processes = [p for p in self.processes if p.identity != action.identity]
+        return SignalOutcome.SENT if len(self.processes) < before else SignalOutcome.GONE
+
+    def _snapshot(self) -> Snapshot:
+        return Snapshot(tuple(self.processes))
+
+    def answer(self, action: Action) -> object:
+        """Perform the action in the world, record the step, return what the shell would."""
+        at = self.now
+        value: object = None
+        assumed = False
+        argv: tuple[str, ...] = ()
+        pid: int | None = None
+        sig: str | None = None
+        seconds: float | None = None
+        match action:
+            case Observe():
+                value = self.look(action)
+                kind, text, result = "look", _look_text(action), _look_result(value)
+            case Run():
+                value, assumed = self.run(action)
+                kind, text, result = "run", _run_text(action), _program_result(value)
+                argv, seconds = action.argv, action.timeout
+            case Connect():
+                value, assumed = self.connect(action)
+                kind, text, result = "connect", _connect_text(action), _connect_result(value)
+                seconds = action.timeout
+            case Signal():
+                value = self.signal(action)
+                kind = "signal"
+                text = f"{action.sig.value} to pid {action.identity.pid} ({_program(action)})"
+                result = value.value
+                pid, sig = action.identity.pid, action.sig.value
+            case Wait(length):
+                self.now += length
+                kind, text, result = "wait", f"wait {length:g} s", ""
+                seconds = length
+            case Log(level, msg, text_):
+                kind, text, result = "log", f"{level.name} {message_id(msg)} {text_}", ""
+            case Debug(level, text_):
+                kind, text, result = "debug", f"DBG_{level} {text_}", ""
+            case LoadCount():
+                value = self.observed.stored_cycle
+                kind, text, result = "count", "read the SecondLevelMonitor count", str(value)
+            case StoreCount(_, count):
+                kind, text, result = "count", f"store the count {count}", "stored"
+            case ForgetCount():
+                kind, text, result = "count", "remove the stored count", "removed"
+            case ArmWatchdog(when, code):
+                kind, text, result = "watchdog", f"answer {code} at {when:.1f} s whatever runs", ""
+            case StartLog(resource, level, debug):
+                levels = " ".join(f"DBG_{n}" for n in sorted(debug)) or "none"
+                kind, text = "log-setup", f"log as {resource} at {level.name}, debug {levels}"
+                result = ""
+        hidden = self.secrets
+        step = Step(at, kind, mask(text, hidden), mask(result, hidden), assumed, argv, pid, sig)
+        self.steps.append(replace(step, seconds=seconds))
+        return value
+
+
+def _program(action: Signal) -> str:
+    return action.identity.cmdline[0] if action.identity.cmdline else "?"
+
+
+def _look_text(action: Observe) -> str:
+    watch = action.watch
+    parts = []
+    if watch.process_names:
+        parts.append("process table (" + ", ".join(sorted(watch.process_names)) + ")")
+    if watch.files:
+        parts.append("files " + ", ".join(watch.files))
+    if watch.paths:
+        parts.append(f"which of {len(watch.paths)} programs exist")
+    if watch.identify:
+        parts.append(
+            "the client's version (" + " | ".join(" ".join(c) for c in watch.identify) + ")"
+        )
+    return "look at " + "; ".join(parts or ["nothing"])
+
+
+def _look_result(snap: Snapshot) -> str:
+    shown = [f"{p.pid} {' '.join(p.cmdline) or p.name}" for p in snap.processes]
+    return "processes: " + ("; ".join(shown) if shown else "none")
+
+
+def _run_text(action: Run) -> str:
+    stdin = "" if action.secret is None else f", standard input: {action.secret.attribute} {MASK}"
+    return f"{action.kind.value}: {' '.join(action.argv)} (limit {action.timeout:.1f} s{stdin})"
+
+
+def _program_result(result: ProgramResult) -> str:
+    if not result.started:
+        return f"could not run: {result.error}"
+    return "stopped at its limit" if result.exit_code is None else f"exit {result.exit_code}"
+
+
+def _connect_text(action: Connect) -> str:
+    probe = action.probe
+    tls = " and complete a TLS handshake" if probe.tls else ""
+    return f"{probe.what}: connect to {probe.host}:{probe.port}{tls} (limit {action.timeout:g} s)"
+
+
+def _connect_result(result: ConnectResult) -> str:
+    if result.connected and (result.tls_ok or not result.error):
+        return "connected"
+    return result.error or "no connection"
+
+
+# --- running the procedure ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Path:
+    """One run of the procedure in the assumed world."""
+
+    steps: tuple[Step, ...]
+    met: tuple[Met, ...]
+    exit_code: int
+    cut_short: bool = False
+
+
+def walk(
+    reading: Reading,
+    observed: Observed,
+    given: Given = Given(),
+    overrides: Mapping[int, Outcome] | None = None,
+) -> Path:
+    """Drive the entry point's procedure once through the assumed world."""
+    world = _World(
+        reading.policy, reading.cfg, observed, given, overrides or {}, reading.secrets,
+        list(observed.snapshot.processes),
+    )  # fmt: skip
+    host = Host(observed.zones_exist, observed.agent_zone)
+    machine = entry_point(reading.policy, reading.entry, reading.argv, host)
+    try:
+        action = next(machine)
+        for _ in range(STEP_LIMIT):
+            value = world.answer(action)
+            action = machine.send(Reply(world.now, value))
+    except StopIteration as done:
+        return Path(tuple(world.steps), tuple(world.met), int(done.value))
+    return Path(tuple(world.steps), tuple(world.met), FAILURE_EXIT[reading.entry], True)
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """What the entry point answers when one assumed outcome goes otherwise."""
+
+    met: Met
+    outcome: Outcome
+    exit_code: int
+    ends: str  # the last line it logs
+
+
+def alternatives(
+    reading: Reading, observed: Observed, given: Given, path: Path
+) -> tuple[Alternative, ...]:
+    found = []
+    for met in path.met:
+        for outcome in ALTERNATIVES:
+            other = walk(reading, observed, given, {met.index: outcome})
+            found.append(Alternative(met, outcome, other.exit_code, _last_log(other)))
+    return tuple(found)
+
+
+def _last_log(path: Path) -> str:
+    logs = [s.text for s in path.steps if s.kind == "log"]
+    return logs[-1] if logs else ""
+
+
+# --- the explanation -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -313,98 +462,20 @@ class BudgetPart:
     source: str
     margin: float
     usable: float
-    timeline: StopTimeline | None  # offline and clean
-    command_limit: float | None  # online: the start command's share
-
-
-@dataclass(frozen=True)
-class ProcessLine:
-    pid: int
-    name: str
-    cmdline: tuple[str, ...]
+    watchdog_at: float
+    phases: tuple[tuple[str, float], ...]  # (phase, seconds from the start) for this entry
 
 
 @dataclass(frozen=True)
 class ObservationPart:
-    found: tuple[ProcessLine, ...]
+    found: tuple[ProcessInfo, ...]
     missing: tuple[str, ...]
     notes: tuple[str, ...]
     files: tuple[tuple[str, str | None], ...]  # pid files: path, content (None: unreadable)
-    stop_targets: tuple[ProcessLine, ...]
-    executables: tuple[tuple[str, bool], ...]  # the second level's programs: path, present
+    stop_targets: tuple[ProcessInfo, ...]
+    programs: tuple[tuple[str, bool], ...]  # every program it may run: path, present
     zone: str  # ContainerName; only processes of that zone count when set
-
-
-@dataclass(frozen=True)
-class CommandPlan:
-    argv: tuple[str, ...]
-    purpose: str
-    stdin_secret: str | None  # the attribute whose decrypted value goes to standard input
-    ok_exit_codes: tuple[int, ...]
-    limit_seconds: float
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ProbePlan:
-    what: str
-    kind: str  # "program" or "connect"
-    argv: tuple[str, ...]  # programs: with the threshold filled in
-    host: str
-    port: int
-    tls: bool
-    threshold: int | None  # seconds, if the probes before it answer at once (its most)
-    hard_limit: float | None
-    stdin_secret: str | None
-    expect: str
-    notes: tuple[str, ...] = ()
-    threshold_late: int | None = None  # if every probe before it takes its whole limit
-    alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (dialect, argv), LDAP only
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One possible ending, when it depends on what running would show."""
-
-    condition: str
-    then: str
-    state: str | None  # None: MonitorProgram's exit code decides
-    code: int | None
-
-
-@dataclass(frozen=True)
-class ProgramPlan:
-    argv: tuple[str, ...]
-    runs: str  # when it runs this time
-    limit_seconds: int | None
-    readings: tuple[Outcome, ...]
-    notes: tuple[str, ...] = ()
-    limit_late: int | None = None  # after probes that each take their whole limit
-
-
-@dataclass(frozen=True)
-class MonitorPlan:
-    first_level_ok: bool
-    first_level_summary: str
-    every: int
-    stored_count: int | None
-    cycle: Cycle
-    until_due: int | None
-    second_level: str
-    probes: tuple[ProbePlan, ...]
-    program: ProgramPlan | None
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str  # what the entry point would do, in one sentence
-    command: CommandPlan | None = None
-    ready_probes: tuple[ProbePlan, ...] = ()
-    signals: tuple[str, ...] = ()  # the TERM/KILL timeline, step by step
-    monitor: MonitorPlan | None = None
-    verdict: Verdict | None = None  # monitor, when decided by what is observable now
-    exit_code: int | None = None  # None: it depends on the outcomes below
-    outcomes: tuple[Outcome, ...] = ()
+    stored_cycle: int | None
 
 
 @dataclass(frozen=True)
@@ -421,57 +492,49 @@ class Explanation:
     violations: tuple[Violation, ...]
     budget: BudgetPart | None
     observation: ObservationPart | None
-    decision: Decision
+    path: Path | None
+    alternatives: tuple[Alternative, ...]
+    given: Given
     secrets: frozenset[str]
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code, unless an assumed outcome would change it."""
+        if self.path is None:
+            return FAILURE_EXIT[self.entry]
+        if any(a.exit_code != self.path.exit_code for a in self.alternatives):
+            return None
+        return self.path.exit_code
 
-def explain(
-    reading: Reading, observed: Observed | None, *, ready_probe_seconds: int = READY_PROBE_SECONDS
-) -> Explanation:
-    """The whole explanation; without a configuration (or an observation) only the reading
-    and the refusal are shown."""
+
+_PHASES_OF = {
+    EntryPoint.ONLINE: (Phase.START_COMMAND,),
+    EntryPoint.OFFLINE: (Phase.STOP_COMMAND, Phase.STOP_WAIT, Phase.TERM, Phase.KILL),
+    EntryPoint.CLEAN: (Phase.STOP_COMMAND, Phase.STOP_WAIT, Phase.TERM, Phase.KILL),
+    EntryPoint.MONITOR: (),
+}
+
+
+def explain(reading: Reading, observed: Observed | None, given: Given = Given()) -> Explanation:
+    """The whole explanation; without a configuration (or an observation) the procedure
+    still runs (it logs why it refuses), but nothing observed is shown."""
     parsed = reading.parsed
-    budget_part: BudgetPart | None = None
-    observation: ObservationPart | None = None
-    if parsed is None or reading.cfg is None or observed is None:
-        if parsed is None:
-            why = "the arguments cannot be read"
-        elif reading.cfg is None:
-            why = "the attributes are not valid"
-        else:
-            why = "nothing was observed"
-        decision = _refused(reading.entry, why)
-    else:
-        entry = reading.entry
-        budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
-        cfg = reading.cfg
-        snap = _visible(observed.snapshot, reading.container)
-        first = reading.policy.first_level(cfg, snap)
-        targets = reading.policy.stop_targets(cfg, snap)
-        observation = _observation(reading, snap, first, targets)
+    budget_part = observation = None
+    world = observed if observed is not None else Observed(Snapshot(()))
+    if parsed is not None and reading.cfg is not None and observed is not None:
+        budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[reading.entry]))
         source = (
             "AEPTimeout (passed by VCS)"
             if parsed.aep_timeout
-            else f"the VCS default for {entry.value} (no AEPTimeout in the arguments)"
+            else f"the VCS default for {reading.entry.value} (no AEPTimeout in the arguments)"
         )
-        stopping = entry in {EntryPoint.OFFLINE, EntryPoint.CLEAN}
+        phases = tuple((p.value, budget.phase_end(p)) for p in _PHASES_OF[reading.entry])
         budget_part = BudgetPart(
-            budget.seconds,
-            source,
-            budget.margin,
-            budget.usable,
-            stop_timeline(budget) if stopping else None,
-            budget.usable * 0.6 if entry is EntryPoint.ONLINE else None,
+            budget.seconds, source, budget.margin, budget.usable, budget.watchdog_at, phases
         )
-        ctx = _Context(reading, cfg, budget, snap, (reading.container, observed.agent_zone))
-        if entry is EntryPoint.ONLINE:
-            decision = _online(ctx, first, ready_probe_seconds)
-        elif entry is EntryPoint.OFFLINE:
-            decision = _offline(ctx, targets)
-        elif entry is EntryPoint.CLEAN:
-            decision = _clean(ctx, targets)
-        else:
-            decision = _monitor(ctx, first, observed.stored_cycle)
+        observation = _observation(reading, reading.cfg, observed)
+    path = walk(reading, world, given)
+    alts = alternatives(reading, world, given, path)
     return Explanation(
         type_name=reading.declaration.type_name,
         entry=reading.entry,
@@ -485,42 +548,15 @@ def explain(
         violations=reading.violations,
         budget=budget_part,
         observation=observation,
-        decision=decision,
+        path=path,
+        alternatives=alts,
+        given=given,
         secrets=reading.secrets,
     )
 
 
-@dataclass(frozen=True)
-class _Context:
-    reading: Reading
-    cfg: Config
-    budget: Budget
-    snap: Snapshot
-    zone: tuple[str, str | None]  # ContainerName, the agent's own zone
-
-    @property
-    def zoned(self) -> bool:
-        return zones.in_zone(("x",), *self.zone) != ("x",)
-
-    def presence(self, program: str) -> tuple[str, ...]:
-        """A note when a program the decision runs is not an executable file here."""
-        if self.zoned or not program or program in self.snap.executables:
-            return ()
-        return (f"{program} is not an executable file on this node now",)
-
-
 def _resource_of(argv: tuple[str, ...]) -> str | None:
     return argv[0] if argv and vcs_argv.looks_like_resource(argv[0]) else None
-
-
-def _refused(entry: EntryPoint, why: str) -> Decision:
-    doing = {
-        EntryPoint.MONITOR: "answers unknown: a configuration mistake never causes a failover",
-        EntryPoint.CLEAN: "reports failure and runs nothing",
-        EntryPoint.ONLINE: "runs nothing",
-        EntryPoint.OFFLINE: "runs nothing",
-    }[entry]
-    return Decision(f"{why}, so {entry.value} logs why and {doing}", exit_code=FAILURE_EXIT[entry])
 
 
 def _attributes(reading: Reading) -> tuple[AttributeLine, ...]:
@@ -535,316 +571,38 @@ def _attributes(reading: Reading) -> tuple[AttributeLine, ...]:
         attr = decl.attr(name)
         if attr is None:
             continue
-        raw = given.get(name, attr.default)
-        values = tuple(raw)
+        values = tuple(given.get(name, attr.default))
         if attr.secret:
             values = (MASK,) if any(values) else ()
         lines.append(AttributeLine(name, values, name in given, attr.secret))
     return tuple(lines)
 
 
-def _visible(snap: Snapshot, container: str) -> Snapshot:
-    if not container:
-        return snap
-    processes = zones.visible(snap.processes, container)
-    return Snapshot(processes, snap.files, snap.executables, snap.outputs)
+def _observation(reading: Reading, cfg: Config, observed: Observed) -> ObservationPart:
+    from jescore.policy import zones
 
-
-def _line(proc: ProcessInfo) -> ProcessLine:
-    return ProcessLine(proc.pid, proc.name, proc.cmdline)
-
-
-def _observation(
-    reading: Reading, snap: Snapshot, first: FirstLevel, targets: tuple[ProcessInfo, ...]
-) -> ObservationPart:
+    snap = observed.snapshot
+    zone = zones.effective_zone(reading.container, observed.agent_zone, observed.zones_exist)
+    if zone is not None:
+        snap = Snapshot(zones.visible(snap.processes, zone), snap.files, snap.executables)
+    first = reading.policy.first_level(cfg, snap)
     return ObservationPart(
-        found=tuple(_line(p) for p in first.found),
+        found=first.found,
         missing=first.missing,
         notes=first.notes,
         files=tuple(sorted(snap.files.items())),
-        stop_targets=tuple(_line(p) for p in targets),
-        executables=tuple((p, p in snap.executables) for p in reading.deep_paths),
+        stop_targets=reading.policy.stop_targets(cfg, snap),
+        programs=tuple((p, p in snap.executables) for p in reading.programs()),
         zone=reading.container,
+        stored_cycle=observed.stored_cycle,
     )
 
 
-def _command(ctx: _Context, command: Command, limit: float) -> CommandPlan:
-    return CommandPlan(
-        zones.in_zone(command.argv, *ctx.zone),
-        command.purpose,
-        command.stdin_secret,
-        tuple(sorted(command.ok_exit_codes)),
-        max(limit, 0.0),
-        ctx.presence(command.argv[0] if command.argv else ""),
-    )
-
-
-def _probe(
-    ctx: _Context,
-    probe: Probe,
-    threshold: int | None,
-    hard_limit: float | None,
-    late: int | None = None,
-) -> ProbePlan:
-    if isinstance(probe, TcpProbe):
-        kind = "a completed TLS handshake" if probe.tls else "an accepted connection"
-        return ProbePlan(
-            probe.what, "connect", (), probe.host, probe.port, probe.tls,
-            threshold, hard_limit, None, kind, (), late,
-        )  # fmt: skip
-    seconds = threshold if threshold is not None else 0
-    argv = fill(probe.argv, seconds)
-    return ProbePlan(
-        probe.what, "program", zones.in_zone(argv, *ctx.zone), "", 0, False, threshold,
-        hard_limit, probe.stdin_secret, probe.expect.value, _probe_notes(ctx, probe), late,
-        _dialects(ctx, probe, seconds),
-    )  # fmt: skip
-
-
-def _dialects(
-    ctx: _Context, probe: ProgramProbe, seconds: int
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The cn=monitor search in each ldapsearch dialect: which one runs is told at run time."""
-    program = probe.argv[0] if probe.argv and isinstance(probe.argv[0], str) else ""
-    if ctx.reading.policy is not sunjesldap.POLICY or not _identified(ctx, program):
-        return ()
-    return tuple(
-        (
-            d.value,
-            zones.in_zone(fill(sunjesldap.search_argv(ctx.cfg, program, d), seconds), *ctx.zone),
-        )
-        for d in sunjesldap.Dialect
-    )
-
-
-def _identified(ctx: _Context, program: str) -> bool:
-    return any(c[0] == program for c in ctx.reading.policy.deep_watch(ctx.cfg).identify)
-
-
-def _probe_notes(ctx: _Context, probe: ProgramProbe) -> tuple[str, ...]:
-    first = probe.argv[0] if probe.argv else ""
-    program = first if isinstance(first, str) else ""
-    identify = ctx.reading.policy.deep_watch(ctx.cfg).identify
-    notes = [
-        f"the client's dialect is decided at run time from `{' '.join(command)}`, which "
-        "explain does not run; the command line in each dialect is listed"
-        for command in identify
-        if command[0] == program
-    ]
-    notes += ctx.presence(program)
-    if ctx.presence(program):
-        notes.append("a probe that cannot run makes the second level inconclusive: unknown (99)")
-    return tuple(notes)
-
-
-# --- online, offline, clean ----------------------------------------------------------
-
-
-def _online(ctx: _Context, first: FirstLevel, ready_seconds: int) -> Decision:
-    if first.ok:
-        return Decision(
-            "every process already runs, so online starts nothing (it still resets the "
-            "SecondLevelMonitor count)",
-            exit_code=NO_EXTRA_WAIT,
-        )
-    budget = ctx.budget
-    command = _command(ctx, ctx.reading.policy.start(ctx.cfg), budget.usable * 0.6)
-    ready = tuple(
-        _probe(ctx, p, ready_seconds, float(ready_seconds))
-        for p in ctx.reading.policy.ready_probes(ctx.cfg)
-    )
-    waits = "every process of the first level appears"
-    if ready:
-        waits += " and each readiness probe passes"
-    action = (
-        "online resets the SecondLevelMonitor count, runs the start command, then looks "
-        f"again every {ONLINE_POLL_SECONDS:g} s until {waits}, at most until "
-        f"{budget.seconds - budget.margin:.0f} s; it exits 0 either way and logs whether "
-        "the resource came online"
-    )
-    return Decision(action, command=command, ready_probes=ready, exit_code=NO_EXTRA_WAIT)
-
-
-def _signal_steps(timeline: StopTimeline) -> tuple[str, ...]:
-    return (
-        f"0 s: the stop command runs, for at most {timeline.command_timeout:.1f} s",
-        f"until {timeline.wait_until:.1f} s: look again every {STOP_POLL_SECONDS:g} s "
-        "for the resource's processes",
-        f"{timeline.wait_until:.1f} s: SIGTERM to each process still there, once, after "
-        "checking its pid, start time and command line again",
-        f"{timeline.term_until:.1f} s: SIGKILL to each process still there (same check), "
-        f"repeated until {timeline.kill_until:.1f} s",
-    )
-
-
-def _offline(ctx: _Context, targets: tuple[ProcessInfo, ...]) -> Decision:
-    if not targets:
-        return Decision(
-            "no process of this resource runs, so offline stops nothing",
-            exit_code=NO_EXTRA_WAIT,
-        )
-    timeline = stop_timeline(ctx.budget)
-    command = _command(ctx, ctx.reading.policy.stop(ctx.cfg), timeline.command_timeout)
-    return Decision(
-        f"offline runs the stop command and waits for the {_count(len(targets), 'process')} "
-        "listed above to go, signalling what remains; it exits 0 either way",
-        command=command,
-        signals=_signal_steps(timeline),
-        exit_code=NO_EXTRA_WAIT,
-    )
-
-
-def _clean(ctx: _Context, targets: tuple[ProcessInfo, ...]) -> Decision:
-    timeline = stop_timeline(ctx.budget)
-    command = _command(ctx, ctx.reading.policy.stop(ctx.cfg), timeline.command_timeout)
-    running = f"{_count(len(targets), 'process')} running now" if targets else "none runs now"
-    outcomes = (
-        Outcome("no process of the resource is left", "clean succeeded", None, CLEAN_SUCCEEDED),
-        Outcome("any process survives the timeline", "clean failed", None, CLEAN_FAILED),
-    )
-    return Decision(
-        f"clean always runs the stop command, then signals what remains ({running})",
-        command=command,
-        signals=_signal_steps(timeline),
-        exit_code=None if targets else CLEAN_SUCCEEDED,
-        outcomes=outcomes if targets else (),
-    )
-
-
-# --- monitor -------------------------------------------------------------------------
-
-
-def program_readings() -> tuple[Outcome, ...]:
-    """How MonitorProgram's exit code is read, taken from monitoring.read_program_exit."""
-    rows: tuple[tuple[str, int | None], ...] = (
-        ("it exits 0 or 110", 110),
-        ("it exits 1 or 100", 100),
-        ("it exits 101 to 109", None),
-        ("it exits with any other code", 2),
-        ("it does not exit within its limit", -1),
-    )
-    out: list[Outcome] = []
-    for condition, sample in rows:
-        if sample is None:
-            low, high = read_program_exit(101), read_program_exit(109)
-            then = f"report {low.state.value} with 10-90 % confidence ({low.code}-{high.code})"
-            out.append(Outcome(condition, then, low.state.value, None))
-            continue
-        verdict = read_program_exit(None if sample < 0 else sample)
-        out.append(
-            Outcome(condition, f"report {verdict.state.value}", verdict.state.value, verdict.code)
-        )
-    return tuple(out)
-
-
-def _monitor(ctx: _Context, first: FirstLevel, stored: int | None) -> Decision:
-    cfg, budget = ctx.cfg, ctx.budget
-    every = cfg[SECOND_LEVEL_MONITOR]
-    cycle = advance_cycle(stored, every)
-    until = cycles_until_due(stored, every)
-    program = cfg[MONITOR_PROGRAM]
-    probes = ctx.reading.policy.second_level(cfg, ctx.snap)
-    plans: list[ProbePlan] = []
-    spent = 0.0  # time the probes before this one take if each uses its whole limit
-    for index, probe in enumerate(probes):
-        steps_left = len(probes) - index + (1 if program else 0)
-        # The engine shares out the time left when each probe's turn comes.
-        seconds = budget.step_timeout(budget.seconds, steps_left)
-        late = budget.step_timeout(budget.seconds - spent, steps_left)
-        hard = None
-        if seconds is not None and isinstance(probe, ProgramProbe):
-            hard = min(seconds + 1.0, budget.seconds - budget.margin / 2)
-        plans.append(_probe(ctx, probe, seconds, hard, late))
-        if late is not None:
-            extra = 1.0 if isinstance(probe, ProgramProbe) else 0.0
-            spent += min(late + extra, max(budget.seconds - spent - budget.margin / 2, 0.0))
-    if every <= 0:
-        second_state = "off (SecondLevelMonitor is 0)"
-    elif not cycle.due:
-        second_state = f"not due this cycle; it runs on the monitor call {until} from now"
-    elif not first.ok:
-        second_state = "due this cycle, but skipped: the first level found something missing"
-    else:
-        second_state = "would run this cycle"
-    program_plan = None
-    if program:
-        after = spent if first.ok and cycle.due else 0.0
-        program_plan = ProgramPlan(
-            zones.in_zone(program, *ctx.zone),
-            _program_runs(first.ok, cycle.due),
-            budget.step_timeout(budget.seconds, 1),
-            program_readings(),
-            ctx.presence(program[0]),
-            budget.step_timeout(budget.seconds - after, 1),
-        )
-    plan = MonitorPlan(
-        first.ok, first.summary, every, stored, cycle, until,
-        second_state, tuple(plans), program_plan,
-    )  # fmt: skip
-    if first.ok and cycle.due:
-        return Decision(
-            "the first level finds every process; the second level would run now (it is "
-            "not run here) and its probes decide",
-            monitor=plan,
-            outcomes=_second_level_outcomes(first, bool(program)),
-        )
-    second = SecondLevel.NOT_DUE
-    if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and program:
-        return Decision(
-            "the first level finds every process and the second level does not run this "
-            "cycle, so MonitorProgram's exit code decides",
-            monitor=plan,
-            outcomes=tuple(
-                Outcome(f"MonitorProgram: {r.condition}", r.then, r.state, r.code)
-                for r in program_readings()
-            ),
-        )
-    verdict = decide(first.ok, first.summary, second, "second level not due", None)
-    return Decision(
-        f"monitor answers {verdict.state.value} ({verdict.code})",
-        monitor=plan,
-        verdict=verdict,
-        exit_code=verdict.code,
-    )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}es"
-
-
-def _program_runs(first_ok: bool, due: bool) -> str:
-    if not first_ok:
-        return "no: the first level already says offline"
-    if due:
-        return "only if the second level passes"
-    return "yes"
-
-
-def _second_level_outcomes(first: FirstLevel, has_program: bool) -> tuple[Outcome, ...]:
-    rows = (
-        (SecondLevel.PASSED, "every probe passes"),
-        (SecondLevel.FAILED, "a probe fails (refused, wrong answer, or no answer in time)"),
-        (SecondLevel.INCONCLUSIVE, "a probe cannot run or cannot be judged"),
-    )
-    out: list[Outcome] = []
-    for second, condition in rows:
-        step = next_step(first.ok, second)
-        if step is Next.PROGRAM_OR_ONLINE and has_program:
-            out.append(Outcome(condition, "MonitorProgram's exit code decides", None, None))
-            continue
-        verdict = decide(first.ok, first.summary, second, condition, None)
-        out.append(Outcome(condition, step.value, verdict.state.value, verdict.code))
-    return tuple(out)
-
-
-# --- output --------------------------------------------------------------------------
+# --- output ----------------------------------------------------------------------------
 
 
 def as_json(expl: Explanation) -> dict[str, object]:
-    """A JSON-ready dict of the explanation, secrets scrubbed from every string."""
-    budget = expl.budget
-    obs = expl.observation
-    dec = expl.decision
+    """A JSON-ready dict of the explanation, secrets masked in every string."""
     data: dict[str, object] = {
         "type": expl.type_name,
         "entry": expl.entry.value,
@@ -866,60 +624,70 @@ def as_json(expl: Explanation) -> dict[str, object]:
             "valid": expl.argv_error is None and not expl.violations,
             "violations": [{"attribute": v.attribute, "reason": v.reason} for v in expl.violations],
         },
-        "budget": None if budget is None else _budget_json(budget),
-        "observation": None if obs is None else _observation_json(obs),
-        "decision": {
-            "action": dec.action,
-            "command": None if dec.command is None else _command_json(dec.command),
-            "ready_probes": [_probe_json(p) for p in dec.ready_probes],
-            "signals": list(dec.signals),
-            "monitor": None if dec.monitor is None else _monitor_json(dec.monitor),
-            "verdict": None
-            if dec.verdict is None
-            else {
-                "state": dec.verdict.state.value,
-                "code": dec.verdict.code,
-                "reason": dec.verdict.reason,
-            },
-            "outcomes": [_outcome_json(o) for o in dec.outcomes],
-        },
-        "exit_code": dec.exit_code,
+        "budget": None if expl.budget is None else _budget_json(expl.budget),
+        "observation": None if expl.observation is None else _observation_json(expl.observation),
+        "given": {p.value: o.value for p, o in expl.given.outcomes.items()}
+        | ({} if expl.given.program_exit is None else {"program": expl.given.program_exit}),
+        "steps": [] if expl.path is None else [_step_json(s) for s in expl.path.steps],
+        "answer": None if expl.path is None else expl.path.exit_code,
+        "assumed": [] if expl.path is None else [m.what for m in expl.path.met],
+        "alternatives": [
+            {
+                "step": a.met.what,
+                "kind": a.met.point.value,
+                "outcome": a.outcome.value,
+                "exit_code": a.exit_code,
+                "ends": a.ends,
+            }
+            for a in expl.alternatives
+        ],
+        "exit_code": expl.exit_code,
     }
-    scrubbed = _scrub_json(data, expl.secrets)
-    assert isinstance(scrubbed, dict)
-    return scrubbed
+    masked = _mask_json(data, expl.secrets)
+    assert isinstance(masked, dict)
+    return masked
 
 
-def _scrub_json(value: object, secrets: frozenset[str]) -> object:
+def _mask_json(value: object, secrets: frozenset[str]) -> object:
     if isinstance(value, str):
-        return scrub(value, secrets)
+        return mask(value, secrets)
     if isinstance(value, dict):
-        return {scrub(str(k), secrets): _scrub_json(v, secrets) for k, v in value.items()}
+        return {mask(str(k), secrets): _mask_json(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_scrub_json(v, secrets) for v in value]
+        return [_mask_json(v, secrets) for v in value]
     return value
 
 
+def _step_json(step: Step) -> dict[str, object]:
+    out: dict[str, object] = {
+        "at": round(step.at, 3),
+        "kind": step.kind,
+        "text": step.text,
+        "result": step.result,
+        "assumed": step.assumed,
+    }
+    if step.argv:
+        out["argv"] = list(step.argv)
+    if step.pid is not None:
+        out["pid"] = step.pid
+        out["signal"] = step.signal
+    if step.seconds is not None:
+        out["seconds"] = step.seconds
+    return out
+
+
 def _budget_json(budget: BudgetPart) -> dict[str, object]:
-    timeline = budget.timeline
     return {
         "seconds": budget.seconds,
         "source": budget.source,
         "margin": budget.margin,
         "usable": budget.usable,
-        "start_command_limit": budget.command_limit,
-        "stop_timeline": None
-        if timeline is None
-        else {
-            "command_timeout": timeline.command_timeout,
-            "wait_until": timeline.wait_until,
-            "term_until": timeline.term_until,
-            "kill_until": timeline.kill_until,
-        },
+        "watchdog_at": budget.watchdog_at,
+        "phases": [{"phase": name, "ends_at": round(at, 3)} for name, at in budget.phases],
     }
 
 
-def _process_json(proc: ProcessLine) -> dict[str, object]:
+def _process_json(proc: ProcessInfo) -> dict[str, object]:
     return {"pid": proc.pid, "name": proc.name, "cmdline": list(proc.cmdline)}
 
 
@@ -931,76 +699,8 @@ def _observation_json(obs: ObservationPart) -> dict[str, object]:
         "notes": list(obs.notes),
         "files": [{"path": path, "content": content} for path, content in obs.files],
         "stop_targets": [_process_json(p) for p in obs.stop_targets],
-        "second_level_programs": [
-            {"path": path, "executable": present} for path, present in obs.executables
-        ],
-    }
-
-
-def _command_json(command: CommandPlan) -> dict[str, object]:
-    return {
-        "argv": list(command.argv),
-        "purpose": command.purpose,
-        "stdin": None if command.stdin_secret is None else f"{command.stdin_secret} ({MASK})",
-        "ok_exit_codes": list(command.ok_exit_codes),
-        "limit_seconds": command.limit_seconds,
-        "notes": list(command.notes),
-    }
-
-
-def _probe_json(probe: ProbePlan) -> dict[str, object]:
-    return {
-        "what": probe.what,
-        "kind": probe.kind,
-        "argv": list(probe.argv) if probe.kind == "program" else None,
-        "host": probe.host or None,
-        "port": probe.port or None,
-        "tls": probe.tls,
-        "threshold": probe.threshold,
-        "threshold_if_earlier_probes_take_their_limit": probe.threshold_late,
-        "hard_limit": probe.hard_limit,
-        "stdin": None if probe.stdin_secret is None else f"{probe.stdin_secret} ({MASK})",
-        "expect": probe.expect,
-        "notes": list(probe.notes),
-        "dialects": [{"dialect": d, "argv": list(a)} for d, a in probe.alternatives],
-    }
-
-
-def _outcome_json(outcome: Outcome) -> dict[str, object]:
-    return {
-        "if": outcome.condition,
-        "then": outcome.then,
-        "state": outcome.state,
-        "code": outcome.code,
-    }
-
-
-def _monitor_json(plan: MonitorPlan) -> dict[str, object]:
-    program = plan.program
-    return {
-        "first_level": {"ok": plan.first_level_ok, "summary": plan.first_level_summary},
-        "cycle": {
-            "every": plan.every,
-            "stored": plan.stored_count,
-            "position": plan.cycle.position,
-            "due": plan.cycle.due,
-            "would_store": plan.cycle.to_store,
-            "calls_until_due": plan.until_due,
-        },
-        "second_level": {
-            "state": plan.second_level,
-            "probes": [_probe_json(p) for p in plan.probes],
-        },
-        "monitor_program": None
-        if program is None
-        else {
-            "argv": list(program.argv),
-            "runs": program.runs,
-            "limit_seconds": program.limit_seconds,
-            "limit_if_probes_take_their_limit": program.limit_late,
-            "exit_codes": [_outcome_json(o) for o in program.readings],
-            "notes": list(program.notes),
-        },
+        "programs": [{"path": path, "executable": present} for path, present in obs.programs],
+        "stored_cycle": obs.stored_cycle,
     }
 
 
@@ -1009,22 +709,29 @@ def render_text(expl: Explanation) -> str:
     out: list[str] = []
     who = f" of resource {expl.resource}" if expl.resource else ""
     out.append(f"{expl.type_name} {expl.entry.value}{who}: what it would do now")
-    out.append("(explain runs nothing and changes nothing; secrets show as " + MASK + ")")
+    out.append(
+        "(explain runs no command, probe or password helper and changes nothing; "
+        f"secrets show as {MASK})"
+    )
     out += _text_arguments(expl)
     out += _text_validation(expl)
     if expl.budget is not None:
-        out += _text_budget(expl.budget, expl.entry)
+        out += _text_budget(expl.budget)
     if expl.observation is not None:
         out += _text_observation(expl.observation)
-    out += _text_decision(expl.decision)
-    code = expl.decision.exit_code
+    out += _text_steps(expl)
+    code = expl.exit_code
     out.append("")
     out.append(f"Exit code: {code}" if code is not None else "Exit code: depends, see above")
-    return scrub("\n".join(out) + "\n", expl.secrets)
+    return mask("\n".join(out) + "\n", expl.secrets)
 
 
 def _heading(title: str) -> list[str]:
     return ["", title, "-" * len(title)]
+
+
+def _word(value: str) -> str:
+    return value if value and not any(ch.isspace() for ch in value) else repr(value)
 
 
 def _text_arguments(expl: Explanation) -> list[str]:
@@ -1032,11 +739,8 @@ def _text_arguments(expl: Explanation) -> list[str]:
     if expl.argv_error is not None:
         out.append(f"cannot be read: {expl.argv_error}")
         return out
-    out.append(
-        f"read as {expl.form} ("
-        + ("name, count, values" if expl.form == "V50" else "positions in the ArgList")
-        + ")"
-    )
+    how = "name, count, values" if expl.form == "V50" else "positions in the ArgList"
+    out.append(f"read as {expl.form} ({how})")
     if expl.clean_reason is not None:
         out.append(f"clean reason {int(expl.clean_reason)}: {expl.clean_reason.text}")
     width = max((len(a.name) for a in expl.attributes), default=10) + 2
@@ -1048,10 +752,6 @@ def _text_arguments(expl: Explanation) -> list[str]:
         out.append("  engine: " + ", ".join(f"{k}={_word(v)}" for k, v in expl.engine))
     out += [f"  ignored: {w}" for w in expl.warnings]
     return out
-
-
-def _word(value: str) -> str:
-    return value if value and not any(ch.isspace() for ch in value) else repr(value)
 
 
 def _text_validation(expl: Explanation) -> list[str]:
@@ -1066,22 +766,14 @@ def _text_validation(expl: Explanation) -> list[str]:
     return out
 
 
-def _text_budget(budget: BudgetPart, entry: EntryPoint) -> list[str]:
+def _text_budget(budget: BudgetPart) -> list[str]:
     out = _heading("Time budget")
     out.append(
         f"{budget.seconds:g} s from {budget.source}; {budget.margin:g} s kept back for "
-        f"logging and exiting, {budget.usable:g} s usable"
+        f"logging and exiting, {budget.usable:g} s usable; the watchdog answers at "
+        f"{budget.watchdog_at:g} s whatever runs"
     )
-    if budget.command_limit is not None:
-        out.append(f"the start command may take {budget.command_limit:.1f} s (60 % of usable)")
-    if budget.timeline is not None:
-        t = budget.timeline
-        out.append(
-            f"stop command until {t.command_timeout:.1f} s, waiting until {t.wait_until:.1f} s, "
-            f"TERM until {t.term_until:.1f} s, KILL until {t.kill_until:.1f} s"
-        )
-    if entry is EntryPoint.MONITOR:
-        out.append("each probe gets a share of the time left when its turn comes (see each probe)")
+    out += [f"  {name} {at:.1f} s" for name, at in budget.phases]
     return out
 
 
@@ -1103,101 +795,70 @@ def _text_observation(obs: ObservationPart) -> list[str]:
         out += [f"  pid {p.pid} {p.name}: {' '.join(p.cmdline)}" for p in obs.stop_targets]
     else:
         out.append("offline and clean would find no process to stop")
-    for path, present in obs.executables:
-        out.append(f"second-level program {path}: {'present' if present else 'not there'}")
+    for path, present in obs.programs:
+        out.append(f"program {path}: {'present' if present else 'not an executable file'}")
+    if obs.stored_cycle is not None:
+        out.append(f"stored SecondLevelMonitor count: {obs.stored_cycle}")
     return out
 
 
-def _text_command(command: CommandPlan) -> list[str]:
-    out = [f"command ({command.purpose}):", f"  {' '.join(_word(w) for w in command.argv)}"]
-    if command.stdin_secret is not None:
-        out.append(f"  standard input: the decrypted {command.stdin_secret} ({MASK})")
-    codes = ", ".join(str(c) for c in command.ok_exit_codes)
-    out.append(f"  limit {command.limit_seconds:.1f} s; success is exit {codes}")
-    out += [f"  note: {n}" for n in command.notes]
+def _text_steps(expl: Explanation) -> list[str]:
+    out = _heading("What it would do")
+    path = expl.path
+    if path is None:
+        return out
+    given = [f"{p.value} {o.value}" for p, o in expl.given.outcomes.items()]
+    if expl.given.program_exit is not None:
+        given.append(f"MonitorProgram exits {expl.given.program_exit}")
+    out.append(
+        "outcomes given: " + (", ".join(given) if given else "none")
+        + "; every other command, probe and MonitorProgram is assumed to pass ([assumed])"
+    )  # fmt: skip
+    for line in compress([_step_line(s) for s in path.steps if s.kind != "log-setup"]):
+        out.append("  " + line)
+    if path.cut_short:
+        out.append(f"  ... cut short after {len(path.steps)} steps")
+    out.append(f"answers {path.exit_code}")
+    if expl.alternatives:
+        out += _heading("If an assumed outcome goes otherwise")
+        for alt in expl.alternatives:
+            out.append(f"if {alt.met.what} {alt.outcome.value}: answers {alt.exit_code}")
+            if alt.ends:
+                out.append(f"    last log line: {alt.ends}")
     return out
 
 
-def _text_probe(probe: ProbePlan) -> list[str]:
-    late = ""
-    if probe.threshold_late != probe.threshold:
-        shown = "none" if probe.threshold_late is None else f"{probe.threshold_late} s"
-        late = f"; {shown} if each probe before it takes its whole limit"
-    if probe.kind == "connect":
-        limit = "no time left" if probe.threshold is None else f"{probe.threshold} s{late}"
-        out = [
-            f"- {probe.what}: connect to {probe.host}:{probe.port} ({limit}), expect {probe.expect}"
-        ]
-    else:
-        threshold = (
-            "no time left: it would not run"
-            if probe.threshold is None
-            else f"threshold {probe.threshold} s, stopped at {probe.hard_limit:.1f} s{late}"
-        )
-        out = [f"- {probe.what} ({threshold}), expect {probe.expect}:"]
-        out.append(f"    {' '.join(_word(w) for w in probe.argv)}")
-        if probe.stdin_secret is not None:
-            out.append(f"    standard input: the decrypted {probe.stdin_secret} ({MASK})")
-    out += [f"    note: {n}" for n in probe.notes]
-    for dialect, argv in probe.alternatives:
-        out.append(f"    in the {dialect} dialect: {' '.join(_word(w) for w in argv)}")
+def _step_line(step: Step) -> str:
+    result = f" -> {step.result}" if step.result else ""
+    mark = " [assumed]" if step.assumed else ""
+    return f"{step.at:7.2f} s  {step.kind}: {step.text}{result}{mark}"
+
+
+def compress(lines: Sequence[str]) -> list[str]:
+    """Fold a block of steps that repeats (a wait loop) into one line saying how often;
+    the time column is left out of the comparison."""
+    bodies = [_body(line) for line in lines]
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        for size in (1, 2, 3):
+            block = bodies[index : index + size]
+            repeats = 1
+            while bodies[index + repeats * size : index + (repeats + 1) * size] == block:
+                repeats += 1
+            if repeats >= 3 and len(block) == size:
+                out += lines[index : index + size]
+                until = lines[index + repeats * size - 1].split(" s  ", 1)[0].strip()
+                out.append(
+                    f"  ... the {size} steps above again {repeats - 1} times, until {until} s"
+                )
+                index += repeats * size
+                break
+        else:
+            out.append(lines[index])
+            index += 1
     return out
 
 
-def _text_outcome(outcome: Outcome) -> str:
-    code = "" if outcome.code is None else f" ({outcome.code})"
-    return f"  if {outcome.condition}: {outcome.then}{code}"
-
-
-def _text_decision(dec: Decision) -> list[str]:
-    out = _heading("Decision")
-    out.append(dec.action)
-    if dec.command is not None:
-        out += _text_command(dec.command)
-    if dec.ready_probes:
-        out.append("readiness probes, once the processes run:")
-        for probe in dec.ready_probes:
-            out += _text_probe(probe)
-    if dec.signals:
-        out.append("timeline:")
-        out += [f"  {s}" for s in dec.signals]
-    if dec.monitor is not None:
-        out += _text_monitor(dec.monitor)
-    if dec.verdict is not None:
-        out.append(f"verdict: {dec.verdict.state.value} ({dec.verdict.code}): {dec.verdict.reason}")
-    if dec.outcomes:
-        out.append("outcomes:")
-        out += [_text_outcome(o) for o in dec.outcomes]
-    return out
-
-
-def _text_monitor(plan: MonitorPlan) -> list[str]:
-    out = [f"first level: {'ok' if plan.first_level_ok else 'not ok'}: {plan.first_level_summary}"]
-    if plan.every > 0:
-        stored = (
-            "none (the count starts again)" if plan.stored_count is None else str(plan.stored_count)
-        )
-        out.append(
-            f"cycle: SecondLevelMonitor {plan.every}, stored count {stored}; this call would be "
-            f"{plan.cycle.position} of {plan.every} and store {plan.cycle.to_store}"
-        )
-    out.append(f"second level: {plan.second_level}")
-    if plan.probes:
-        out.append("its probes, with the thresholds they would get now:")
-    for probe in plan.probes:
-        out += _text_probe(probe)
-    if plan.program is not None:
-        program = plan.program
-        limit = "no time left" if program.limit_seconds is None else f"{program.limit_seconds} s"
-        if program.limit_late != program.limit_seconds:
-            shown = "none" if program.limit_late is None else f"{program.limit_late} s"
-            limit += f", {shown} after probes that take their whole limit"
-        out.append(f"MonitorProgram ({limit}; runs: {program.runs}):")
-        out.append(f"  {' '.join(_word(w) for w in program.argv)}")
-        out += [f"  note: {n}" for n in program.notes]
-        if program.runs != "yes":  # when it runs for sure, the outcomes below say the same
-            out.append("  its exit code is read as:")
-            out += [f"  {_text_outcome(o)}" for o in program.readings]
-    else:
-        out.append("MonitorProgram: not set")
-    return out
+def _body(line: str) -> str:
+    return line.split(" s  ", 1)[-1]
