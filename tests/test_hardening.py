@@ -12,6 +12,7 @@ from returns.pipeline import is_successful
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Raw
+from jescore.policy.secrets import secret_words
 from jescore.policy.sunjesadm import DECLARATION as ADM
 from jescore.policy.sunjesldap import DECLARATION as LDAP
 from jescore.policy.sunjesmsg import DECLARATION as MSG
@@ -115,7 +116,7 @@ def test_a_parse_error_never_logs_the_encrypted_password(agents: Agents, tokens:
     assert outcome.code == 99
     assert agents.log.exists()
     assert "SeCrEtEnC" not in agents.log.read_text()
-    assert "SeCrEtEnC" in vcs_argv.secret_values(MSG, tokens)
+    assert "SeCrEtEnC" in secret_words(MSG, tokens)
 
 
 @pytest.fixture

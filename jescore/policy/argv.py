@@ -59,24 +59,6 @@ class ParsedArgs:
         return None
 
 
-def secret_values(decl: Declaration, argv: Sequence[str]) -> tuple[str, ...]:
-    """Where secret values sit in an argument vector that may not even parse: after
-    `Name 1` of a secret attribute (V50), or at the secret attribute's ArgList position
-    (V40, when every attribute before it is a scalar). For masking only."""
-    found: list[str] = []
-    for index, word in enumerate(argv[:-2]):
-        if word in decl.secret_names and argv[index + 1] == "1":
-            found.append(argv[index + 2])
-    for position, name in enumerate(decl.arglist):
-        if decl.dimension_of(name) is not Dimension.SCALAR:
-            break
-        if name in decl.secret_names:
-            for offset in (1, 2):  # after the resource name, and after a clean reason
-                if position + offset < len(argv):
-                    found.append(argv[position + offset])
-    return tuple(value for value in found if value)
-
-
 def looks_like_resource(name: str) -> bool:
     return bool(_RESOURCE.fullmatch(name))
 

@@ -345,9 +345,13 @@ def online(call: Call) -> Step[int]:
 
 
 def ready_check(call: Call) -> Step[tuple[bool, str]]:
-    """Whether the policy's readiness probes pass (each gets READY_PROBE_SECONDS)."""
+    """Whether the policy's readiness probes pass (each gets READY_PROBE_SECONDS, or what
+    is left of the budget less its margin when that is less)."""
     for probe in call.policy.ready_probes(call.cfg):
-        judgement = yield from run_probe(call, probe, READY_PROBE_SECONDS)
+        seconds = min(READY_PROBE_SECONDS, call.budget.step_timeout(call.time_left(), 1) or 0)
+        if seconds < 1:
+            return False, f"no time left for {probe.what}"
+        judgement = yield from run_probe(call, probe, seconds)
         if judgement.outcome is not ProbeOutcome.PASSED:
             return False, judgement.reason
     return True, ""

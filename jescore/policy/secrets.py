@@ -4,7 +4,9 @@ One module for the log, parse errors, explain and doctor. A secret attribute's v
 found however the vector is meant or broken: after the attribute's name in V50 form
 (with its count, a wrong count, or none), and at the attribute's place in the ArgList in
 V40 form. More words than needed may be masked, never fewer. Masking covers the forms in
-which messages show a value: as is, quoted with escapes, and cut short by `checks.shown`.
+which messages show a value: as is, quoted with escapes, cut short by `checks.shown`, and
+read as a command line's words. Counts (digits only) are never taken for a secret:
+vcsencrypt's output is never one.
 """
 
 from __future__ import annotations
@@ -12,45 +14,90 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from jescore.policy.checks import SHOWN_LIMIT
-from jescore.policy.declaration import Declaration, Dimension
+from returns.result import Success
+
+from jescore.policy.argv import parse
+from jescore.policy.checks import SHOWN_LIMIT, split_command_line
+from jescore.policy.declaration import Declaration, Dimension, validate
+from jescore.policy.vcs import EntryPoint
 
 MASK = "********"
 _COUNT = re.compile(r"[0-9]{1,6}")
+SHOWN_MIN = 4  # a word of a secret shorter than this is not masked on its own
 
 
 def secret_words(decl: Declaration, argv: Sequence[str]) -> frozenset[str]:
     """Every word of `argv` (the arguments after the entry point's name) that may be the
     value of one of the type's secret attributes."""
     tokens = tuple(argv)
-    names = decl.secret_names
     found: set[str] = set()
     for index, word in enumerate(tokens):
-        if word not in names or index + 1 >= len(tokens):
-            continue
-        after = tokens[index + 1]
-        if _COUNT.fullmatch(after):
-            # At least one value: a count of 0 may be a lie that hides the value after it.
-            found.update(tokens[index + 2 : index + 2 + max(int(after), 1)])
-        else:
-            found.add(after)  # the count is missing: the value follows the name at once
+        if word in decl.secret_names:
+            found.update(_after_name(decl, tokens, index + 1))
     # A vector that names any attribute is meant as V50: no positional guess, which would
     # mask innocent words such as counts.
     if not any(decl.dimension_of(word) is not None for word in tokens[1:]):
-        for offset in (1, 2):  # after the resource name, and after a clean reason
-            found.update(_v40_secrets(decl, tokens[offset:]))
-    return frozenset(word for word in found if word)
+        found.update(_v40_secrets(decl, tokens))
+    return frozenset(word for word in found if word and decl.dimension_of(word) is None)
 
 
-def _v40_secrets(decl: Declaration, rest: tuple[str, ...]) -> set[str]:
+def _after_name(decl: Declaration, tokens: tuple[str, ...], at: int) -> list[str]:
+    """The value(s) after a secret attribute's name: as many as the count says (at least
+    one: a count of 0 may lie) and one more, in case a count was doubled or left out; up
+    to the next attribute name. Counts themselves are never masked."""
+    given = int(tokens[at]) if at < len(tokens) and _COUNT.fullmatch(tokens[at]) else 0
+    found: list[str] = []
+    for word in tokens[at : at + 2 + max(given, 1)]:
+        if decl.dimension_of(word) is not None:
+            break
+        if not _COUNT.fullmatch(word):
+            found.append(word)
+    return found
+
+
+# A V40 vector whose ArgList differs from ours (an older types file, a value missing or
+# doubled) shifts every position: unless it reads and validates cleanly, words this close
+# to a secret's place are masked too, when long enough to be an encrypted value.
+V40_SHIFT = 3
+V40_SHIFTED_MIN_LENGTH = 4
+
+
+def _v40_secrets(decl: Declaration, tokens: tuple[str, ...]) -> set[str]:
     found: set[str] = set()
+    shift = 0 if _reads_cleanly(decl, tokens) else V40_SHIFT
+    for offset in (1, 2):  # after the resource name, and after a clean reason
+        for position in _v40_positions(decl, tokens[offset:]):
+            exact = offset + position
+            if exact < len(tokens):
+                found.add(tokens[exact])
+            for near in range(exact - shift, exact + shift + 1):
+                if 1 <= near < len(tokens) and len(tokens[near]) >= V40_SHIFTED_MIN_LENGTH:
+                    found.add(tokens[near])
+    return found
+
+
+def _reads_cleanly(decl: Declaration, tokens: tuple[str, ...]) -> bool:
+    """Whether the vector reads, as monitor's or as clean's, with nothing left over and
+    every attribute valid."""
+    for entry in (EntryPoint.MONITOR, EntryPoint.CLEAN):
+        parsed = parse(decl, entry, tokens)
+        if isinstance(parsed, Success):
+            args = parsed.unwrap()
+            if not args.warnings and isinstance(validate(decl, args.values), Success):
+                return True
+    return False
+
+
+def _v40_positions(decl: Declaration, rest: tuple[str, ...]) -> list[int]:
+    """Where the secret attributes' values sit when `rest` is read by position."""
+    found: list[int] = []
     index = 0
     for name in decl.arglist:
         if index >= len(rest):
             break
         if decl.dimension_of(name) in {Dimension.SCALAR, None}:
             if name in decl.secret_names:
-                found.add(rest[index])
+                found.append(index)
             index += 1
             continue
         if not _COUNT.fullmatch(rest[index]):
@@ -69,14 +116,16 @@ def _escaped(value: str) -> set[str]:
 
 def mask_forms(secrets: Iterable[str]) -> tuple[str, ...]:
     """Every spelling to mask, longest first (so no secret is left half-shown when one is a
-    prefix of another)."""
-    forms: set[str] = set()
+    prefix of another): the value, cut short as messages cut it, and read as the words of
+    a command line (where it lands in MonitorProgram), each as is and quoted."""
+    plain: set[str] = set()
     for secret in secrets:
         if not secret:
             continue
-        forms |= _escaped(secret)
-        if len(secret) > SHOWN_LIMIT:
-            forms |= _escaped(secret[:SHOWN_LIMIT])
+        plain |= {secret, secret[:SHOWN_LIMIT]}
+        words = split_command_line(secret).value_or(())
+        plain |= {" ".join(words)} | {w for w in words if len(w) >= SHOWN_MIN}
+    forms = {form for value in plain if value for form in _escaped(value)}
     return tuple(sorted((f for f in forms if f), key=lambda f: (-len(f), f)))
 
 

@@ -284,55 +284,69 @@ class _World:
     def answer(self, action: Action) -> object:
         """Perform the action in the world, record the step, return what the shell would."""
         at = self.now
-        value: object = None
-        assumed = False
-        argv: tuple[str, ...] = ()
-        pid: int | None = None
-        sig: str | None = None
-        seconds: float | None = None
+        value, assumed = self.perform(action)
+        step = describe(action, value, at, assumed)
+        if step.kind not in {"log", "debug"}:  # the procedure masked its own lines already
+            step = replace(
+                step, text=mask(step.text, self.secrets), result=mask(step.result, self.secrets)
+            )
+        self.steps.append(step)
+        return value
+
+    def perform(self, action: Action) -> tuple[object, bool]:
+        """What the world answers, and whether that answer is an assumption."""
         match action:
             case Observe():
-                value = self.look(action)
-                kind, text, result = "look", _look_text(action), _look_result(value)
+                return self.look(action), False
             case Run():
-                value, assumed = self.run(action)
-                kind, text, result = "run", _run_text(action), _program_result(value)
-                argv, seconds = action.argv, action.timeout
+                return self.run(action)
             case Connect():
-                value, assumed = self.connect(action)
-                kind, text, result = "connect", _connect_text(action), _connect_result(value)
-                seconds = action.timeout
+                return self.connect(action)
             case Signal():
-                value = self.signal(action)
-                kind = "signal"
-                text = f"{action.sig.value} to pid {action.identity.pid} ({_program(action)})"
-                result = value.value
-                pid, sig = action.identity.pid, action.sig.value
+                return self.signal(action), False
             case Wait(length):
                 self.now += length
-                kind, text, result = "wait", f"wait {length:g} s", ""
-                seconds = length
-            case Log(level, msg, text_):
-                kind, text, result = "log", f"{level.name} {message_id(msg)} {text_}", ""
-            case Debug(level, text_):
-                kind, text, result = "debug", f"DBG_{level} {text_}", ""
             case LoadCount():
-                value = self.observed.stored_cycle
-                kind, text, result = "count", "read the SecondLevelMonitor count", str(value)
-            case StoreCount(_, count):
-                kind, text, result = "count", f"store the count {count}", "stored"
-            case ForgetCount():
-                kind, text, result = "count", "remove the stored count", "removed"
-            case ArmWatchdog(when, code):
-                kind, text, result = "watchdog", f"answer {code} at {when:.1f} s whatever runs", ""
-            case StartLog(resource, level, debug):
-                levels = " ".join(f"DBG_{n}" for n in sorted(debug)) or "none"
-                kind, text = "log-setup", f"log as {resource} at {level.name}, debug {levels}"
-                result = ""
-        hidden = self.secrets
-        step = Step(at, kind, mask(text, hidden), mask(result, hidden), assumed, argv, pid, sig)
-        self.steps.append(replace(step, seconds=seconds))
-        return value
+                return self.observed.stored_cycle, False
+        return None, False
+
+
+def describe(action: Action, value: object, at: float, assumed: bool) -> Step:
+    """One step, for people and for comparison with what the interpreter performs."""
+    match action:
+        case Observe():
+            assert isinstance(value, Snapshot)
+            return Step(at, "look", _look_text(action), _look_result(value))
+        case Run(argv, _, timeout):
+            assert isinstance(value, ProgramResult)
+            text, result = _run_text(action), _program_result(value)
+            return Step(at, "run", text, result, assumed, argv, seconds=timeout)
+        case Connect(_, timeout):
+            assert isinstance(value, ConnectResult)
+            text, result = _connect_text(action), _connect_result(value)
+            return Step(at, "connect", text, result, assumed, seconds=timeout)
+        case Signal(identity, sig):
+            assert isinstance(value, SignalOutcome)
+            text = f"{sig.value} to pid {identity.pid} ({_program(action)})"
+            return Step(at, "signal", text, value.value, pid=identity.pid, signal=sig.value)
+        case Wait(length):
+            return Step(at, "wait", f"wait {length:g} s", "", seconds=length)
+        case Log(level, msg, text):
+            return Step(at, "log", f"{level.name} {message_id(msg)} {text}", "")
+        case Debug(level, text):
+            return Step(at, "debug", f"DBG_{level} {text}", "")
+        case LoadCount():
+            return Step(at, "count", "read the SecondLevelMonitor count", str(value))
+        case StoreCount(_, count):
+            return Step(at, "count", f"store the count {count}", "stored")
+        case ForgetCount():
+            return Step(at, "count", "remove the stored count", "removed")
+        case ArmWatchdog(when, code):
+            return Step(at, "watchdog", f"answer {code} at {when:.1f} s whatever runs", "")
+        case StartLog(resource, level, debug):
+            levels = " ".join(f"DBG_{n}" for n in sorted(debug)) or "none"
+            return Step(at, "log-setup", f"log as {resource} at {level.name}, debug {levels}", "")
+    raise AssertionError(f"no description for {action!r}")  # pragma: no cover
 
 
 def _program(action: Signal) -> str:
