@@ -46,8 +46,6 @@ USAGE = (
 OPTIONS = frozenset(
     {"--json", "--help", "--config", "--resource", "--system", "--monitor-interval"}
 )
-CONFIGUTIL_SECONDS = 15.0
-DSADM_SECONDS = 30.0
 
 
 def find_dsadm() -> str | None:
@@ -73,12 +71,12 @@ def gather(plan: diagnosis.Plan, monitor_interval: int) -> diagnosis.Findings:
     if plan.configutil is not None and plan.configutil in executables:
         for option in plan.configutil_options:
             ask = (plan.configutil, "-o", option)
-            configutil[option] = run_program(ask, timeout=CONFIGUTIL_SECONDS)
+            configutil[option] = run_program(ask, timeout=diagnosis.CONFIGUTIL_SECONDS)
     dsadm = find_dsadm() if plan.instance_root is not None else None
     dsadm_result = None
     if dsadm is not None and plan.instance_root is not None:
         flags = diagnosis.dsadm_command(dsadm, plan.instance_root)
-        dsadm_result = run_program(flags, timeout=DSADM_SECONDS)
+        dsadm_result = run_program(flags, timeout=diagnosis.DSADM_SECONDS)
     helper = secrets.helper_command()[0]
     resolved = helper if "/" in helper else shutil.which(helper)
     usable = resolved is not None and os.access(resolved, os.X_OK) and os.path.isfile(resolved)

@@ -17,10 +17,9 @@ from jescore.policy.agentlog import (
     wanted,
 )
 from jescore.policy.checks import LogLevel
+from jescore.policy.monitoring import HALOG_SECONDS
 from jescore.policy.secrets import mask
 from shell.run import run_program
-
-HALOG_TIMEOUT = 5.0
 
 
 def _halog_path() -> str | None:
@@ -93,7 +92,7 @@ class AgentLog:
     def _write(self, line: str, where: str, severity: str, msgid: int) -> None:
         self.lines.append(line)
         halog = _halog_path()
-        limit = HALOG_TIMEOUT
+        limit = HALOG_SECONDS
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
         if halog is not None and limit > 0:

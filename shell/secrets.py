@@ -12,9 +12,8 @@ import os
 from returns.result import Failure, Result, Success
 
 from jescore.policy.checks import split_command_line
+from jescore.policy.monitoring import DECRYPT_SECONDS
 from shell.run import run_program
-
-DECRYPT_TIMEOUT = 10.0
 
 
 def helper_command() -> tuple[str, ...]:
@@ -26,12 +25,12 @@ def helper_command() -> tuple[str, ...]:
 
 
 def decrypt(
-    attribute: str, encrypted: str, *, timeout: float = DECRYPT_TIMEOUT
+    attribute: str, encrypted: str, *, timeout: float = DECRYPT_SECONDS
 ) -> Result[str, str]:
     """The plaintext of an encrypted attribute, or a reason that never shows either value."""
     helper = helper_command()
     result = run_program(
-        (*helper, encrypted), timeout=min(timeout, DECRYPT_TIMEOUT), merge_stderr=False
+        (*helper, encrypted), timeout=min(timeout, DECRYPT_SECONDS), merge_stderr=False
     )
     if not result.started:
         return Failure(f"{attribute}: cannot run the password helper {helper[0]}: {result.error}")

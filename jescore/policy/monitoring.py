@@ -186,6 +186,8 @@ IDENTIFY_SECONDS = 3.0  # the most an identify command (ldapsearch -VV) may take
 DEEP_IDENTIFY_SHARE = 0.25  # ... and at most this share of the time left, in monitor
 PROBE_REPORT_SECONDS = 1.0  # a probe program's grace beyond its threshold, to report
 OUTPUT_LINES_LOGGED = 20  # the last lines of a command's output logged at TRACE
+DECRYPT_SECONDS = 10.0  # the most the password helper may take (within the command's limit)
+HALOG_SECONDS = 5.0  # the most one log line may wait for halog (never past the watchdog)
 
 # The numbers above, for docs/policy.md: (value, unit, what it governs).
 TIMING: tuple[tuple[float, str, str], ...] = (
@@ -199,6 +201,8 @@ TIMING: tuple[tuple[float, str, str], ...] = (
     (DEEP_IDENTIFY_SHARE * 100, "% of the time left", "... and no more, in monitor"),
     (PROBE_REPORT_SECONDS, "s", "a probe program runs this long past its threshold"),
     (OUTPUT_LINES_LOGGED, "lines", "of a command's output logged at TRACE"),
+    (DECRYPT_SECONDS, "s", "longest the password helper may take, within the command's limit"),
+    (HALOG_SECONDS, "s", "longest one log line may wait for halog, never past the watchdog"),
 )
 
 

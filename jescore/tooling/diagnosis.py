@@ -27,6 +27,9 @@ from jescore.policy.secrets import mask as scrub
 from jescore.policy.secrets import secret_words
 from jescore.policy.vcs import EntryPoint
 
+CONFIGUTIL_SECONDS = 15.0  # the most one `configutil -o` may take
+DSADM_SECONDS = 30.0  # the most `dsadm get-flags` may take
+
 
 class Status(enum.Enum):
     PASS = "PASS"  # noqa: S105 - a check's outcome, not a password
