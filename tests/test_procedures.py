@@ -120,6 +120,21 @@ def owned(policy: ResourcePolicy, cfg: Config, table: Sequence[ProcessInfo]) -> 
     return {p.pid for p in policy.stop_targets(cfg, Snapshot(tuple(table)))}
 
 
+Situation = tuple[str, dict[str, Raw], list[ProcessInfo]]
+
+
+def drive(
+    situation: Situation, entry: EntryPoint, scenario: Scenario, budget: int | None
+) -> tuple[ResourcePolicy, Config, FakeSystem, int]:
+    """Carry out the entry point through the real interpreter on the scripted system."""
+    type_name, values, table = situation
+    policy = POLICIES[type_name]
+    cfg = config(type_name, values)
+    system = FakeSystem(policy, cfg, list(table), scenario)
+    code = carry_out(type_name, entry, argv_for(type_name, entry, values, budget), system)
+    return policy, cfg, system, code
+
+
 DOMAIN = {
     EntryPoint.MONITOR: {99, 100, *range(101, 111)},
     EntryPoint.ONLINE: {0},
@@ -131,17 +146,14 @@ DOMAIN = {
 @settings(max_examples=300, deadline=None)
 @given(situations(), st.sampled_from(list(EntryPoint)), scenarios, budgets)
 def test_every_path_answers_in_the_vcs_domain_within_the_budget(
-    situation: tuple[str, dict[str, Raw], list[ProcessInfo]],
+    situation: Situation,
     entry: EntryPoint,
     scenario: Scenario,
     budget: int | None,
 ) -> None:
-    type_name, values, table = situation
-    policy = POLICIES[type_name]
-    cfg = config(type_name, values)
+    table = situation[2]
+    policy, cfg, system, code = drive(situation, entry, scenario, budget)
     ours_before = owned(policy, cfg, table)
-    system = FakeSystem(policy, cfg, list(table), scenario)
-    code = carry_out(type_name, entry, argv_for(type_name, entry, values, budget), system)
 
     assert code in DOMAIN[entry]
     seconds = Budget(float(budget or DEFAULT_TIMEOUT_SECONDS[entry]))
@@ -162,16 +174,9 @@ def test_every_path_answers_in_the_vcs_domain_within_the_budget(
 
 @settings(max_examples=200, deadline=None)
 @given(situations(), scenarios)
-def test_online_never_starts_what_already_runs(
-    situation: tuple[str, dict[str, Raw], list[ProcessInfo]], scenario: Scenario
-) -> None:
-    type_name, values, table = situation
-    policy = POLICIES[type_name]
-    cfg = config(type_name, values)
-    system = FakeSystem(policy, cfg, list(table), scenario)
-    carry_out(
-        type_name, EntryPoint.ONLINE, argv_for(type_name, EntryPoint.ONLINE, values, 60), system
-    )
+def test_online_never_starts_what_already_runs(situation: Situation, scenario: Scenario) -> None:
+    table = situation[2]
+    policy, cfg, system, _ = drive(situation, EntryPoint.ONLINE, scenario, 60)
     started = any(op[0] == "run" and op[1] == policy.start(cfg).argv for op in system.ops)
     already = policy.first_level(cfg, Snapshot(tuple(table))).ok
     assert started == (not already)
@@ -181,16 +186,12 @@ def test_online_never_starts_what_already_runs(
 @settings(max_examples=300, deadline=None)
 @given(situations(), scenarios, budgets)
 def test_the_second_level_runs_only_when_due_and_never_after_a_first_level_failure(
-    situation: tuple[str, dict[str, Raw], list[ProcessInfo]],
+    situation: Situation,
     scenario: Scenario,
     budget: int | None,
 ) -> None:
-    type_name, values, table = situation
-    policy = POLICIES[type_name]
-    cfg = config(type_name, values)
-    system = FakeSystem(policy, cfg, list(table), scenario)
-    argv = argv_for(type_name, EntryPoint.MONITOR, values, budget)
-    code = carry_out(type_name, EntryPoint.MONITOR, argv, system)
+    _, values, table = situation
+    policy, cfg, system, code = drive(situation, EntryPoint.MONITOR, scenario, budget)
     every = int(values.get("SecondLevelMonitor", ("0",))[0])
     cycle = advance_cycle(scenario.stored, every)
     due = cycle.due or (every > 0 and scenario.store_fails)
@@ -319,17 +320,14 @@ explainable = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(situations(), st.sampled_from(list(EntryPoint)), explainable, budgets)
 def test_explain_predicts_every_action_the_interpreter_performs(
-    situation: tuple[str, dict[str, Raw], list[ProcessInfo]],
+    situation: Situation,
     entry: EntryPoint,
     scenario: Scenario,
     budget: int | None,
 ) -> None:
     type_name, values, table = situation
-    policy = POLICIES[type_name]
-    cfg = config(type_name, values)
+    policy, _, system, code = drive(situation, entry, scenario, budget)
     argv = argv_for(type_name, entry, values, budget)
-    system = FakeSystem(policy, cfg, list(table), scenario)
-    code = carry_out(type_name, entry, argv, system)
 
     program = scenario.program_exit
     outcomes = {explain.Point.COMMAND: scenario.command, explain.Point.PROBE: scenario.probe}

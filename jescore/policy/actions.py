@@ -24,11 +24,15 @@ class MachineMisuse(TypeError):
 
 
 class Sig(enum.Enum):
+    """The signals offline and clean send."""
+
     TERM = "SIGTERM"
     KILL = "SIGKILL"
 
 
 class SignalOutcome(enum.Enum):
+    """What became of a Signal action: sent, or why it was not."""
+
     SENT = "sent"
     GONE = "already gone"
     CHANGED = "pid now belongs to another process"
@@ -36,6 +40,8 @@ class SignalOutcome(enum.Enum):
 
 
 class RunKind(enum.Enum):
+    """What a Run action runs: the start or stop command, a probe, MonitorProgram."""
+
     START = "start command"
     STOP = "stop command"
     PROBE = "second-level probe"

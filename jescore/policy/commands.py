@@ -77,6 +77,8 @@ class ProgramResult:
 
 @dataclass(frozen=True)
 class ConnectResult:
+    """The answer to Connect: connected, TLS completed, or why not."""
+
     connected: bool
     tls_ok: bool = False
     error: str = ""

@@ -53,6 +53,8 @@ class Watch:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The answer to Observe: processes, file contents, executables, identify outputs."""
+
     processes: tuple[ProcessInfo, ...]
     files: Mapping[str, str | None] = field(default_factory=dict)
     executables: frozenset[str] = frozenset()

@@ -6,6 +6,8 @@ import enum
 
 
 class EntryPoint(enum.Enum):
+    """The VCS entry points an agent provides: online, offline, monitor, clean."""
+
     ONLINE = "online"
     OFFLINE = "offline"
     MONITOR = "monitor"
