@@ -96,8 +96,10 @@ def agree(expl: explain.Explanation, code: int, lines: list[str]) -> None:
     # A probe's threshold is its share of the time left: explain's clock stands still,
     # the real one has moved on a little.
     for said, done in zip(runs, real, strict=True):
-        for ahead, behind in zip(THRESHOLD.findall(said), THRESHOLD.findall(done), strict=True):
-            assert int(ahead) - 1 <= int(behind) <= int(ahead)
+        predicted = [int(n) for n in THRESHOLD.findall(said)]
+        performed = [int(n) for n in THRESHOLD.findall(done)]
+        for ahead, behind in zip(predicted, performed, strict=True):
+            assert ahead - 1 <= behind <= ahead
 
 
 def test_a_core_resource_through_its_life(same_state: Agents, server: StandInServer) -> None:
