@@ -95,9 +95,9 @@ def agree(expl: explain.Explanation, code: int, lines: list[str]) -> None:
     assert [THRESHOLD.sub("=N", r) for r in runs] == [THRESHOLD.sub("=N", r) for r in real]
     # A probe's threshold is its share of the time left: explain's clock stands still,
     # the real one has moved on a little.
-    for said, done in zip(runs, real, strict=True):
-        predicted = [int(n) for n in THRESHOLD.findall(said)]
-        performed = [int(n) for n in THRESHOLD.findall(done)]
+    for expected, actual in zip(runs, real, strict=True):
+        predicted = [int(n) for n in THRESHOLD.findall(expected)]
+        performed = [int(n) for n in THRESHOLD.findall(actual)]
         for ahead, behind in zip(predicted, performed, strict=True):
             assert ahead - 1 <= behind <= ahead
 
