@@ -306,8 +306,8 @@ def second_level_due(stored_count: int | None, every: int) -> tuple[bool, int]:
 
 
 def read_monitor_program_exit(code: int) -> str:
-    """What MonitorProgram's exit code says: "online" (110, 0, and 101-109 with less
-    confidence), "offline" (100, 1) or "unknown" (anything else)."""
+    """What MonitorProgram's exit code says, as the original guide reads it: "online"
+    (110, 0), "offline" (100, 1) or "unknown" (anything else, 101-109 included)."""
     return monitoring.read_program_exit(code).state.value
 
 
@@ -351,7 +351,7 @@ class ProbeResult:
 class MonitorResult:
     """What one monitor cycle answered, or what it still needs to answer.
 
-    ``exit_code`` is the code VCS reads (110, 101-109 online, 100 offline, 99 unknown), or
+    ``exit_code`` is the code VCS reads (110 online, 100 offline, 99 unknown), or
     None while a probe's or MonitorProgram's result is missing: ``pending`` names it and
     ``reason`` says so. ``probes`` lists what ran or would run next, in order."""
 
@@ -453,7 +453,8 @@ class _World:
         match action:
             case Observe(watch):
                 processes = self.processes if watch.process_names else ()
-                return Snapshot(processes, {path: None for path in watch.files})
+                # Programs are taken to be installed: the API is told of processes only.
+                return Snapshot(processes, dict.fromkeys(watch.files), frozenset(watch.paths))
             case LoadCount():
                 return self.stored_count
             case StoreCount(_, count):

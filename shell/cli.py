@@ -29,11 +29,15 @@ def entry_point(type_name: str, entry: str, argv: Sequence[str]) -> int:
 
 def _vcs(args: Sequence[str]) -> int:
     entries = [e.value for e in EntryPoint]
-    if len(args) < 2 or args[0] not in POLICIES or args[1] not in entries:
+    usage = f"usage: jesagent vcs <{'|'.join(POLICIES)}> <{'|'.join(entries)}> <resource> ..."
+    if list(args) in (["--help"], ["-h"]):
         print(
-            f"usage: jesagent vcs <{'|'.join(POLICIES)}> <{'|'.join(entries)}> <resource> ...",
-            file=sys.stderr,
+            f"{usage}\n\nRuns an entry point as VCS calls it: the resource name, the clean "
+            "reason for clean, then the ArgList values (V50 tuples or V40 positions)."
         )
+        return 0
+    if len(args) < 2 or args[0] not in POLICIES or args[1] not in entries:
+        print(usage, file=sys.stderr)
         return USAGE_ERROR
     return entry_point(args[0], args[1], args[2:])
 

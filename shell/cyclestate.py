@@ -1,15 +1,17 @@
-"""The SecondLevelMonitor cycle count of each resource, kept between monitor calls.
+"""What a resource's monitor remembers between calls: the SecondLevelMonitor cycle count
+and the state its last monitor answered on this node.
 
-Every monitor call is a new process, so the count lives in a small file: written
-atomically (a temporary file renamed over the old one), readable by its owner only. A
-missing or corrupt file reads as None, which restarts the count; saving may fail, which
-costs a warning, never the monitor.
+Every monitor call is a new process, so each lives in a small file: written atomically (a
+temporary file renamed over the old one), readable by its owner only. A missing or
+corrupt file reads as None (the count restarts; the next verdict counts as a change);
+saving may fail, which costs a warning, never the monitor.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -21,27 +23,54 @@ def state_dir() -> Path:
     return Path(os.environ.get("JESAGENT_STATE_DIR") or DEFAULT_STATE_DIR)
 
 
-def state_file(type_name: str, resource: str) -> Path:
+def state_file(type_name: str, resource: str, kind: str = "cycle") -> Path:
     # The resource name was checked to be a VCS name (no '/'), so it is safe in a path.
-    return state_dir() / f"{type_name}.{resource}.cycle"
+    return state_dir() / f"{type_name}.{resource}.{kind}"
+
+
+def _read(target: Path) -> str | None:
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None  # a FIFO or a device planted there is never read
+        return os.read(fd, MAX_BYTES).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_count(type_name: str, resource: str) -> int | None:
+    text = _read(state_file(type_name, resource))
+    return int(text) if text is not None and text.isascii() and text.isdigit() else None
+
+
+def read_verdict(type_name: str, resource: str) -> str | None:
+    return _read(state_file(type_name, resource, "verdict"))
+
+
+def save_verdict(type_name: str, resource: str, state: str) -> str | None:
+    """Keep the state; the reason it could not be kept, or None."""
     try:
-        with state_file(type_name, resource).open("rb") as handle:
-            text = handle.read(MAX_BYTES).decode("ascii").strip()
-        return int(text) if text.isdigit() else None
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+        _write(state_file(type_name, resource, "verdict"), state)
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
 
 
 def write_count(type_name: str, resource: str, count: int) -> None:
-    target = state_file(type_name, resource)
+    _write(state_file(type_name, resource), str(count))
+
+
+def _write(target: Path, text: str) -> None:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".cycle-")  # mode 0600
     try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(f"{count}\n")
+            handle.write(f"{text}\n")
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -121,7 +121,7 @@ def main(args: Sequence[str]) -> int:
     try:
         options = parse_options(args, OPTIONS)
         if options.help:
-            print(__doc__.strip())
+            print(f"{USAGE}\n\n{__doc__.strip()}")
             return 0
         interval = _interval(options.monitor_interval)
         if options.config is not None:

@@ -19,6 +19,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadVerdict,
     Log,
     Machine,
     Observe,
@@ -27,6 +28,7 @@ from jescore.policy.actions import (
     Signal,
     StartLog,
     StoreCount,
+    StoreVerdict,
     Wait,
 )
 from jescore.policy.agentlog import Msg
@@ -49,7 +51,7 @@ def carry_out(type_name: str, entry: EntryPoint, argv: Sequence[str], system: Sy
     """Drive the entry point's procedure against `system`; VCS gets an answer whatever
     happens, never a traceback."""
     zones_exist, agent_zone = system.zones()
-    host = Host(zones_exist, agent_zone, system.logdbg())
+    host = Host(zones_exist, agent_zone, system.logdbg(), system.halog())
     try:
         return interpret(entry_point(POLICIES[type_name], entry, argv, host), system)
     except Exception as error:
@@ -91,6 +93,10 @@ def perform(action: Action, system: System, plain: dict[str, str]) -> object:
             return system.store_count(resource, count)
         case ForgetCount(resource):
             system.forget_count(resource)
+        case LoadVerdict(resource):
+            return system.load_verdict(resource)
+        case StoreVerdict(resource, state):
+            return system.store_verdict(resource, state)
         case Run():
             return _run(action, system, plain)
         case Connect(probe, timeout):

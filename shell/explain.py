@@ -172,9 +172,13 @@ def gather(reading: core.Reading) -> core.Observed | None:
     programs = reading.programs()
     look = Watch(first.process_names, first.files, programs, deep.identify)
     snapshot = system.observe(look, IDENTIFY_SECONDS)
-    stored = cyclestate.read_count(reading.declaration.type_name, reading.parsed.resource)
+    type_name, resource = reading.declaration.type_name, reading.parsed.resource
+    stored = cyclestate.read_count(type_name, resource)
+    last = cyclestate.read_verdict(type_name, resource)
     zone = zoneinfo.current_zone() if zoneinfo.ON_SOLARIS else None
-    return core.Observed(snapshot, stored, zone, zoneinfo.ON_SOLARIS, frozenset(programs))
+    return core.Observed(
+        snapshot, stored, zone, zoneinfo.ON_SOLARIS, frozenset(programs), last_verdict=last
+    )
 
 
 def read_given(words: Sequence[str]) -> core.Given:
@@ -224,7 +228,7 @@ def main(args: Sequence[str]) -> int:
     try:
         options = parse_options(args, OPTIONS)
         if options.help:
-            print(__doc__.strip())
+            print(f"{USAGE}\n\n{__doc__.strip()}")
             return 0
         given = read_given(options.outcomes)
         if options.config is not None:

@@ -22,6 +22,11 @@ from jescore.policy.secrets import mask
 from shell.run import run_program
 
 
+def halog_present() -> bool:
+    """Whether log lines go to VCS through halog (which then filters debug lines)."""
+    return _halog_path() is not None
+
+
 def _halog_path() -> str | None:
     named = os.environ.get("JESAGENT_HALOG")
     if named:
@@ -73,12 +78,16 @@ class AgentLog:
         self._emit(LogRecord(LogLevel.TRACE, msg, text))
 
     def debug(self, level: int, text: str) -> None:
-        """A LogDbg message: written only when LogDbg names DBG_<level>."""
-        if level not in self.debug_levels:
-            return
+        """A debug message. Through halog as VCS's own script helpers send them
+        (`halog -add TEXT -dbg N`), VCS keeping those its LogDbg names; on the fallback
+        routes, only when the LogDbg the agent was given names DBG_<level>."""
         where = body(self.type_name, self.resource, self.entry, self.mask(text))
         line = format_debug_line(time.strftime("%Y/%m/%d %H:%M:%S"), level, where)
-        self._write(line, f"DBG_{level} {where}", "I", 0)
+        if self._halog((where, "-dbg", str(level))):
+            self.lines.append(line)
+            return
+        if level in self.debug_levels:
+            self._write(line, None)
 
     def _emit(self, record: LogRecord) -> None:
         if not wanted(self.level, record.level):
@@ -87,18 +96,23 @@ class AgentLog:
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
         line = format_line(stamp, record, self.type_name, self.resource, self.entry)
         where = body(self.type_name, self.resource, self.entry, record.text)
-        self._write(line, where, HALOG_SEVERITY[record.level], int(record.msg))
+        severity = HALOG_SEVERITY[record.level]
+        self._write(line, (where, "-sev", severity, "-msgid", str(int(record.msg))))
 
-    def _write(self, line: str, where: str, severity: str, msgid: int) -> None:
-        self.lines.append(line)
+    def _halog(self, arguments: tuple[str, ...]) -> bool:
+        """Hand a line to halog (`halog -add TEXT ...`); whether it took it."""
         halog = _halog_path()
         limit = HALOG_SECONDS
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
-        if halog is not None and limit > 0:
-            argv = (halog, "-add", where, "-sev", severity, "-msgid", str(msgid))
-            if run_program(argv, timeout=limit).exit_code == 0:
-                return
+        if halog is None or limit <= 0:
+            return False
+        return run_program((halog, "-add", *arguments), timeout=limit).exit_code == 0
+
+    def _write(self, line: str, halog_arguments: tuple[str, ...] | None) -> None:
+        self.lines.append(line)
+        if halog_arguments is not None and self._halog(halog_arguments):
+            return
         target = os.environ.get("JESAGENT_LOG")
         if target:
             try:

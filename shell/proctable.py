@@ -18,14 +18,19 @@ def _wanted(name: str, names: Collection[str]) -> bool:
     return len(name) == COMM_LENGTH and any(n.startswith(name) for n in names)
 
 
-def scan(names: Collection[str]) -> tuple[ProcessInfo, ...]:
-    """Every process whose name is one of `names`; cheap fields for all, the command line
+def scan(names: Collection[str], *, descendants: bool = False) -> tuple[ProcessInfo, ...]:
+    """Every process whose name is one of `names` (and, with `descendants`, every process
+    descended from one, each with its parent pid); cheap fields for all, the command line
     (and the working directory, for a relative program path) only for those candidates."""
+    fields = ["name", "ppid"] if descendants else ["name"]
+    table = list(psutil.process_iter(fields))
+    wanted = [p for p in table if _wanted(p.info.get("name") or "", names)]
+    if descendants:
+        wanted = _with_descendants(table, wanted)
     found: list[ProcessInfo] = []
-    for proc in psutil.process_iter(["name"]):
+    for proc in wanted:
         name = proc.info.get("name") or ""
-        if not _wanted(name, names):
-            continue
+        ppid = proc.info.get("ppid") if descendants else None
         try:
             with proc.oneshot():
                 cmdline = tuple(proc.cmdline())
@@ -35,13 +40,31 @@ def scan(names: Collection[str]) -> tuple[ProcessInfo, ...]:
                 if cmdline and not cmdline[0].startswith("/") and "/" in cmdline[0]:
                     cwd = proc.cwd()
         except psutil.ZombieProcess:
-            found.append(ProcessInfo(proc.pid, name, (), 0.0, zombie=True))
+            found.append(ProcessInfo(proc.pid, name, (), 0.0, zombie=True, ppid=ppid))
             continue
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue  # gone mid-scan, or not ours to read: it cannot be proven to be ours
         zone = zoneinfo.zone_of(proc.pid) if zoneinfo.ON_SOLARIS else None
-        found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd, zone))
+        found.append(ProcessInfo(proc.pid, name, cmdline, create_time, zombie, cwd, zone, ppid))
     return tuple(found)
+
+
+def _with_descendants(
+    table: list[psutil.Process], wanted: list[psutil.Process]
+) -> list[psutil.Process]:
+    children: dict[int, list[psutil.Process]] = {}
+    for proc in table:
+        parent = proc.info.get("ppid")
+        if isinstance(parent, int) and parent != proc.pid:
+            children.setdefault(parent, []).append(proc)
+    chosen = {p.pid: p for p in wanted}
+    queue = list(chosen)
+    while queue:
+        for child in children.get(queue.pop(), ()):
+            if child.pid not in chosen:
+                chosen[child.pid] = child
+                queue.append(child.pid)
+    return list(chosen.values())
 
 
 def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:

@@ -20,11 +20,11 @@ from jescore.policy.actions import Sig, SignalOutcome
 from jescore.policy.agentlog import Msg
 from jescore.policy.checks import LogLevel
 from jescore.policy.commands import ConnectResult, ProgramResult, TcpProbe
-from jescore.policy.processes import Identity
+from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.resource import Snapshot, Watch
 from shell import cyclestate, proctable, secrets, zoneinfo
 from shell import run as run_module
-from shell.logsink import AgentLog
+from shell.logsink import AgentLog, halog_present
 from shell.run import connect, run_program
 
 FILE_LIMIT = 4096
@@ -46,6 +46,10 @@ class System(Protocol):
         """Debug levels asked for outside VCS (JESAGENT_LOGDBG)."""
         ...
 
+    def halog(self) -> bool:
+        """Whether log lines go to VCS through halog."""
+        ...
+
     def start_log(self, resource: str, level: LogLevel, debug: frozenset[int]) -> None: ...
 
     def log(self, level: LogLevel, msg: Msg, text: str) -> None: ...
@@ -63,6 +67,10 @@ class System(Protocol):
     def store_count(self, resource: str, count: int) -> str | None: ...
 
     def forget_count(self, resource: str) -> None: ...
+
+    def load_verdict(self, resource: str) -> str | None: ...
+
+    def store_verdict(self, resource: str, state: str) -> str | None: ...
 
     def decrypt(self, attribute: str, encrypted: str, timeout: float) -> Result[str, str]:
         """The plaintext (which the log then masks), or why not."""
@@ -94,6 +102,9 @@ class LiveSystem:
 
     def logdbg(self) -> str:
         return os.environ.get("JESAGENT_LOGDBG", "")
+
+    def halog(self) -> bool:
+        return halog_present()
 
     def start_log(self, resource: str, level: LogLevel, debug: frozenset[int]) -> None:
         self.sink.resource, self.sink.level, self.sink.debug_levels = resource, level, debug
@@ -135,6 +146,12 @@ class LiveSystem:
     def forget_count(self, resource: str) -> None:
         cyclestate.forget(self.type_name, resource)
 
+    def load_verdict(self, resource: str) -> str | None:
+        return cyclestate.read_verdict(self.type_name, resource)
+
+    def store_verdict(self, resource: str, state: str) -> str | None:
+        return cyclestate.save_verdict(self.type_name, resource, state)
+
     def decrypt(self, attribute: str, encrypted: str, timeout: float) -> Result[str, str]:
         found = secrets.decrypt(attribute, encrypted, timeout=timeout)
         found.map(self.sink.add_secret)
@@ -163,7 +180,9 @@ def observe(watch: Watch, identify_limit: float) -> Snapshot:
         if command[0] in executables:  # the first program that exists, and only that one
             outputs[command] = run_program(command, timeout=identify_limit).output
             break
-    processes = proctable.scan(watch.process_names) if watch.process_names else ()
+    processes: tuple[ProcessInfo, ...] = ()
+    if watch.process_names:
+        processes = proctable.scan(watch.process_names, descendants=watch.descendants)
     return Snapshot(processes, files, executables, outputs)
 
 

@@ -59,6 +59,7 @@ class FakeSystem:
     next_pid: int = 900_000_000
     plaintexts: list[str] = field(default_factory=list)
     watchdog: tuple[float, int] | None = None
+    verdict: str | None = None
 
     def __post_init__(self) -> None:
         self.stored = self.scenario.stored
@@ -73,6 +74,9 @@ class FakeSystem:
 
     def logdbg(self) -> str:
         return ""
+
+    def halog(self) -> bool:
+        return False
 
     def start_log(self, resource: str, level: LogLevel, debug: frozenset[int]) -> None:
         self.log_level = level
@@ -101,6 +105,13 @@ class FakeSystem:
 
     def forget_count(self, resource: str) -> None:
         self.stored = None
+
+    def load_verdict(self, resource: str) -> str | None:
+        return self.verdict
+
+    def store_verdict(self, resource: str, state: str) -> str | None:
+        self.verdict = state
+        return None
 
     def decrypt(self, attribute: str, encrypted: str, timeout: float) -> Result[str, str]:
         if not encrypted:

@@ -371,17 +371,26 @@ def test_monitor_cycle_is_read_not_advanced() -> None:
 def test_monitor_program_decides_when_the_second_level_does_not_run() -> None:
     running = (proc(10, f"{ROOT}/lib/imapd"),)
     argv = v50(msg_values(MonitorProgram="/usr/local/bin/check --deep"))
-    expl = run(EntryPoint.MONITOR, argv, processes=running)
+    there = frozenset({"/usr/local/bin/check"})
+    expl = run(EntryPoint.MONITOR, argv, processes=running, executables=there)
     assert commands(expl) == [("/usr/local/bin/check", "--deep")]
     assert expl.exit_code is None
     assert expl.path is not None
     what = expl.path.met[0].what
     assert answers(expl) == {(what, "fails"): 100, (what, "hangs"): 99, (what, "cannot-run"): 99}
-    for code, expected in ((0, 110), (1, 100), (105, 105), (7, 99)):
+    for code, expected in ((0, 110), (1, 100), (105, 99), (7, 99)):
         given = run(
-            EntryPoint.MONITOR, argv, processes=running, given=explain.Given(program_exit=code)
+            EntryPoint.MONITOR,
+            argv,
+            processes=running,
+            executables=there,
+            given=explain.Given(program_exit=code),
         )
         assert given.exit_code == expected, code
+    missing = run(EntryPoint.MONITOR, argv, processes=running)
+    assert missing.exit_code == 110  # not an executable file: skipped, with a warning
+    assert not commands(missing)
+    assert "is not an executable file; skipped" in logged(missing)
 
 
 def test_ldap_probe_speaks_the_dialect_its_client_reports() -> None:

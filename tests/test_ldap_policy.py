@@ -128,3 +128,13 @@ def test_without_any_ldapsearch_the_probe_says_so() -> None:
 @given(st.one_of(st.none(), st.text()))
 def test_dialect_detection_is_total(text: str | None) -> None:
     assert dialect_of(text) in set(Dialect)
+
+
+def test_clean_reaches_the_server_s_children_under_its_server_root_only() -> None:
+    server = ProcessInfo(10, "ns-slapd", ("/sunone/dirsrv/bin/ns-slapd", "-D", ROOT), 10.0)
+    mine = ProcessInfo(11, "ldif2db", ("/sunone/dirsrv/bin/ldif2db",), 11.0, ppid=10)
+    stranger = ProcessInfo(12, "sh", ("/bin/sh", "-c", "x"), 12.0, ppid=10)
+    neighbour = slapd(13, "/sunone/dirsrv/slapd-prod2")
+    table = (server, mine, stranger, neighbour)
+    assert {p.pid for p in POLICY.stop_targets(config(), Snapshot(table))} == {10, 11}
+    assert POLICY.stop_watch(config()).descendants

@@ -30,9 +30,9 @@ MONITOR_CODES = {99, 100, *range(101, 111)}
         (110, State.ONLINE, 110),
         (1, State.OFFLINE, 100),
         (100, State.OFFLINE, 100),
-        (105, State.ONLINE, 105),
-        (101, State.ONLINE, 101),
-        (109, State.ONLINE, 109),
+        (105, State.UNKNOWN, 99),  # the guide: every value but 110, 0, 100, 1 is unknown
+        (101, State.UNKNOWN, 99),
+        (109, State.UNKNOWN, 99),
         (2, State.UNKNOWN, 99),
         (99, State.UNKNOWN, 99),
         (111, State.UNKNOWN, 99),

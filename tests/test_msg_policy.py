@@ -269,3 +269,43 @@ def test_invalid_attributes_parse_from_argv_too() -> None:
     ]
     values = argv.parse(DECLARATION, EntryPoint.ONLINE, tokens).unwrap().values
     assert not is_successful(validate(DECLARATION, values))
+
+
+# --- what clean and offline reach beyond the service's own processes ---------------------
+
+
+def child(pid: int, ppid: int, path: str) -> ProcessInfo:
+    return ProcessInfo(pid, path.rsplit("/", 1)[-1], (path,), float(pid), ppid=ppid)
+
+
+def test_clean_reaches_the_mta_workers_and_channel_programs_even_orphaned() -> None:
+    mta = config(MsgServices=("smtp", "25"))
+    table = (
+        child(10, 1, f"{ROOT}/lib/dispatcher"),
+        child(11, 1, f"{ROOT}/lib/job_controller"),
+        child(12, 10, f"{ROOT}/lib/tcp_smtp_server"),  # the dispatcher's worker
+        child(13, 1, f"{ROOT}/lib/tcp_lmtp_server"),  # a worker whose dispatcher is gone
+        child(14, 11, f"{ROOT}/lib/ims_master"),  # a channel program
+        child(15, 10, "/usr/bin/logger"),  # a child outside ServerRoot: not ours
+        child(16, 1, "/opt/other/lib/tcp_smtp_server"),  # another installation's
+        child(17, 1, f"{ROOT}/lib/stored"),  # the core's: never the MTA resource's
+        child(18, 10, f"{ROOT}/lib/stored"),  # ... not even as a descendant
+        child(19, 12, f"{ROOT}/bin/helper"),  # a grandchild under ServerRoot
+    )
+    targets = {p.pid for p in POLICY.stop_targets(mta, Snapshot(table))}
+    assert targets == {10, 11, 12, 13, 14, 19}
+    watch = POLICY.stop_watch(mta)
+    assert watch.descendants
+    assert {"tcp_smtp_server", "tcp_lmtp_server", "tcp_smtp_client"} <= watch.process_names
+
+
+def test_the_imap_resource_never_touches_the_core_or_the_mta() -> None:
+    imap = config(MsgServices=("imap", "143"))
+    table = (
+        child(10, 1, f"{ROOT}/lib/imapd"),
+        child(11, 10, f"{ROOT}/lib/stored"),
+        child(12, 1, f"{ROOT}/lib/tcp_smtp_server"),
+        child(13, 10, f"{ROOT}/lib/imapd-helper"),
+    )
+    assert {p.pid for p in POLICY.stop_targets(imap, Snapshot(table))} == {10, 13}
+    assert "tcp_smtp_server" not in POLICY.stop_watch(imap).process_names

@@ -67,6 +67,7 @@ class Host:
     zones_exist: bool = False  # Solaris: processes and commands belong to zones
     agent_zone: str | None = None  # the zone the agent runs in (zonename), where zones exist
     logdbg: str = ""  # JESAGENT_LOGDBG: debug levels asked for outside VCS
+    halog: bool = False  # log lines go to VCS's halog, which filters debug lines by LogDbg
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,21 @@ class ForgetCount:
 
 
 @dataclass(frozen=True)
+class LoadVerdict:
+    """Read the state this resource's last monitor on this node answered -> str | None."""
+
+    resource: str
+
+
+@dataclass(frozen=True)
+class StoreVerdict:
+    """Keep this monitor's state for the next one -> None, or why it could not be kept."""
+
+    resource: str
+    state: str
+
+
+@dataclass(frozen=True)
 class Run:
     """Run a program, never through a shell, stopped at `timeout` -> ProgramResult."""
 
@@ -178,8 +194,8 @@ class Debug:
 
 
 Action = (
-    StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | Run | Connect
-    | Signal | Wait | Log | Debug
+    StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | LoadVerdict
+    | StoreVerdict | Run | Connect | Signal | Wait | Log | Debug
 )  # fmt: skip
 
 # What each action expects back: the interpreter's side of the contract, as data.
@@ -190,6 +206,8 @@ RESULT_TYPES: dict[type, tuple[type, ...]] = {
     LoadCount: (int, type(None)),
     StoreCount: (str, type(None)),
     ForgetCount: (type(None),),
+    LoadVerdict: (str, type(None)),
+    StoreVerdict: (str, type(None)),
     Run: (ProgramResult,),
     Connect: (ConnectResult,),
     Signal: (SignalOutcome,),

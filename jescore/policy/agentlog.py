@@ -88,6 +88,17 @@ def debug_levels(words: Iterable[str]) -> frozenset[int]:
     return frozenset(found)
 
 
+def unknown_debug_words(words: Iterable[str]) -> tuple[str, ...]:
+    """The words of a LogDbg value that name no debug level (they are ignored)."""
+    found: list[str] = []
+    for word in words:
+        for part in word.replace(",", " ").split():
+            match = _DBG.fullmatch(part)
+            if not match or not 1 <= int(match.group(1)) <= VCS_DEBUG_LEVELS:
+                found.append(part)
+    return tuple(found)
+
+
 def format_debug_line(stamp: str, level: int, where: str) -> str:
     """A debug line; `where` is body(type, resource, entry point, text)."""
     return f"{stamp} VCS DBG_{level} V-16-{DEBUG_CATEGORY}-0 {where}"

@@ -39,9 +39,12 @@ def fill(template: ArgvTemplate, seconds: int) -> tuple[str, ...]:
 
 
 class Expect(enum.Enum):
+    """What a probe program's answer must show. Exit status 0 always decides, as in the
+    original agent; the rest is checked and reported, never failed on."""
+
     EXIT_ZERO = "exit status 0"
-    VERSION_LINE = "exit status 0 and a 'version' value in the answer"
-    REPORTED_PORT = "exit status 0 and the configured port reported back"
+    VERSION_LINE = "exit status 0; a 'version' value in the answer is noted (TRACE)"
+    REPORTED_PORT = "exit status 0; a reported port other than the configured one is a warning"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ProbeOutcome(enum.Enum):
 class Judgement:
     outcome: ProbeOutcome
     reason: str
+    warning: str = ""  # something an administrator should see (WARN), whatever the outcome
 
 
 _VERSION = re.compile(r"^version:\s*\S", re.MULTILINE | re.IGNORECASE)
@@ -111,15 +115,20 @@ def judge_program(probe: ProgramProbe, result: ProgramResult) -> Judgement:
     if result.exit_code != 0:
         return Judgement(ProbeOutcome.FAILED, f"{probe.what} failed (exit {result.exit_code})")
     if probe.expect is Expect.VERSION_LINE and not _VERSION.search(result.output):
-        return Judgement(ProbeOutcome.FAILED, f"{probe.what} answered without a version")
+        return Judgement(
+            ProbeOutcome.PASSED,
+            f"{probe.what} passed; its answer had no version (a cn=monitor ACI that hides it?)",
+        )
     if probe.expect is Expect.REPORTED_PORT:
         match = _PORT.search(result.output)
         if match is None:
-            return Judgement(ProbeOutcome.FAILED, f"{probe.what} reported no port")
+            return Judgement(ProbeOutcome.PASSED, f"{probe.what} passed; it reported no port")
         if int(match.group(1)) != probe.port:
             reported = match.group(1)
             return Judgement(
-                ProbeOutcome.FAILED, f"{probe.what} reported port {reported}, not {probe.port}"
+                ProbeOutcome.PASSED,
+                f"{probe.what} passed",
+                f"{probe.what} reports port {reported}, but AdminPort is {probe.port}",
             )
     return Judgement(ProbeOutcome.PASSED, f"{probe.what} passed")
 

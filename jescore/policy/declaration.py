@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar, cast
 
 from returns.result import Failure, Result, Success
@@ -46,6 +46,7 @@ class Attr(Generic[T]):
     convert: Callable[[Raw], Result[T, str]] = field(repr=False, compare=False)
     secret: bool = False
     zone_only: bool = False  # declared only in the Solaris zone variants of the types file
+    logging_only: bool = False  # shapes only the log: an invalid value never invalidates
 
     def types_cf_default(self) -> str | None:
         """The default as a types.cf declaration would spell it, or None for no default."""
@@ -107,6 +108,9 @@ class Declaration:
     attrs: tuple[Attr[Any], ...]
     arglist: tuple[str, ...]
     cross_checks: tuple[CrossCheck, ...] = ()
+    # The attributes that tell which processes are this resource's: with these valid,
+    # offline and clean can do their work even if another attribute is wrong.
+    identity: tuple[str, ...] = ()
 
     def attr(self, name: str) -> Attr[Any] | None:
         for candidate in self.attrs:
@@ -137,6 +141,22 @@ class Declaration:
     @property
     def secret_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.attrs if a.secret)
+
+    def arglist_names(self) -> tuple[str, ...]:
+        """The names of the declared attributes, in declaration order."""
+        return tuple(a.name for a in self.attrs)
+
+    def identifying(self) -> Declaration:
+        """The declaration narrowed to the identity attributes (and ContainerName, which
+        says where the commands run) and the rules among them alone."""
+        names = {*self.identity, *(a.name for a in self.attrs if a.zone_only)}
+        return replace(
+            self,
+            attrs=tuple(a for a in self.attrs if a.name in names),
+            cross_checks=tuple(
+                c for c in self.cross_checks if all(n.name in names for n in c.needs)
+            ),
+        )
 
 
 def _is_empty(raw: Raw) -> bool:

@@ -48,18 +48,23 @@ def unknown(reason: str) -> Verdict:
     return Verdict(State.UNKNOWN, reason)
 
 
+# MonitorProgram's exit codes, as the original guide reads them: 110 or 0 online, 100 or 1
+# offline, every other value (101-109 included) unknown.
+PROGRAM_EXITS: dict[int, State] = {
+    110: State.ONLINE,
+    0: State.ONLINE,
+    100: State.OFFLINE,
+    1: State.OFFLINE,
+}
+
+
 def read_program_exit(code: int | None) -> Verdict:
-    """MonitorProgram's exit code: 110/0 online, 100/1 offline, 101-109 online with that
-    confidence, anything else (a signal, a timeout: None) unknown."""
+    """MonitorProgram's exit code read by PROGRAM_EXITS; any other code, a signal or a
+    timeout (None) is unknown."""
     if code is None:
         return unknown("MonitorProgram did not finish in time")
-    if code in {0, 110}:
-        return online(f"MonitorProgram exited {code}: online")
-    if code in {1, 100}:
-        return offline(f"MonitorProgram exited {code}: offline")
-    if 101 <= code <= 109:
-        return online(f"MonitorProgram exited {code}: online", (code - 100) * 10)
-    return unknown(f"MonitorProgram exited {code}, which means unknown")
+    state = PROGRAM_EXITS.get(code, State.UNKNOWN)
+    return Verdict(state, f"MonitorProgram exited {code}: {state.value}")
 
 
 class SecondLevel(enum.Enum):

@@ -34,6 +34,9 @@ class Service:
     without_user: ProbeStyle
     immonitor_flag: str = ""  # -I, -P, -H, -S, -C
     confirmed: bool = True
+    # Programs under ServerRoot/lib that the service's processes start and that may
+    # outlive them: offline and clean stop them too, even orphaned.
+    helpers: tuple[str, ...] = ()
 
 
 def _msg(
@@ -44,11 +47,13 @@ def _msg(
     flag: str = "",
     *,
     confirmed: bool = True,
+    helpers: tuple[str, ...] = (),
 ) -> Service:
     without = ProbeStyle.NONE if with_user is ProbeStyle.NONE else ProbeStyle.CONNECT
     return Service(
-        key, ServerType.MSG, (name,), (name,), processes, with_user, without, flag, confirmed
-    )
+        key, ServerType.MSG, (name,), (name,), processes, with_user, without, flag, confirmed,
+        helpers,
+    )  # fmt: skip
 
 
 def _mmp(key: str, with_user: ProbeStyle, flag: str = "") -> Service:
@@ -56,6 +61,14 @@ def _mmp(key: str, with_user: ProbeStyle, flag: str = "") -> Service:
         key, ServerType.MMP, ("mmp",), ("mmp",), ("AService",), with_user, ProbeStyle.CONNECT, flag
     )
 
+
+# The MTA's workers: the dispatcher's SMTP and LMTP servers (dispatcher.cnf IMAGE=), and
+# the channel master and slave programs job_controller runs (job_controller.cnf
+# MASTER_COMMAND / SLAVE_COMMAND defaults), all in ServerRoot/lib.
+MTA_HELPERS = (
+    "tcp_smtp_server", "tcp_lmtp_server", "tcp_smtp_client", "ims_master", "l_master",
+    "bsout_master", "bsin_master", "conversion", "defragment", "reprocess", "bitbucket",
+)  # fmt: skip
 
 _IMM = ProbeStyle.IMMONITOR
 _TCP = ProbeStyle.CONNECT
@@ -71,8 +84,8 @@ SERVICES: tuple[Service, ...] = (
     _msg("pops", "pop", ("popd",), _TCP),
     _msg("http", "http", ("mshttpd",), _IMM, "-H"),
     _msg("https", "http", ("mshttpd",), _TCP),
-    _msg("smtp", "smtp", ("dispatcher", "job_controller"), _IMM, "-S"),
-    _msg("lmtp", "smtp", ("dispatcher", "job_controller"), _IMM, "-C"),
+    _msg("smtp", "smtp", ("dispatcher", "job_controller"), _IMM, "-S", helpers=MTA_HELPERS),
+    _msg("lmtp", "smtp", ("dispatcher", "job_controller"), _IMM, "-C", helpers=MTA_HELPERS),
     _msg("ens", "ens", ("enpd",), ProbeStyle.NONE),
     _msg("snmp", "snmp", ("snmpagt",), ProbeStyle.NONE, confirmed=False),
     _msg("sms", "sms", ("sms_gateway",), _TCP, confirmed=False),
@@ -105,3 +118,6 @@ def keys_for(server_type: ServerType) -> tuple[str, ...]:
 
 
 ALL_KEYS = frozenset(s.key for s in SERVICES)
+# Every process name of a service: a descendant bearing one is that service's, never
+# another resource's leftover.
+SERVICE_PROCESSES = frozenset(name for s in SERVICES for name in s.processes)

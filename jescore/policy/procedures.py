@@ -21,7 +21,7 @@ from typing import TypeVar
 from returns.result import Failure, Success
 
 from jescore.policy import argv as vcs_argv
-from jescore.policy import zones
+from jescore.policy import checks, zones
 from jescore.policy.actions import (
     RESULT_TYPES,
     Action,
@@ -31,6 +31,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadVerdict,
     Log,
     Machine,
     MachineMisuse,
@@ -44,9 +45,10 @@ from jescore.policy.actions import (
     SignalOutcome,
     StartLog,
     StoreCount,
+    StoreVerdict,
     Wait,
 )
-from jescore.policy.agentlog import Msg, debug_levels
+from jescore.policy.agentlog import Msg, debug_levels, unknown_debug_words
 from jescore.policy.checks import LogLevel
 from jescore.policy.commands import (
     Command,
@@ -60,7 +62,7 @@ from jescore.policy.commands import (
     judge_connect,
     judge_program,
 )
-from jescore.policy.declaration import Config, Raw, validate
+from jescore.policy.declaration import Config, Declaration, Raw, validate
 from jescore.policy.monitoring import (
     ONLINE_POLL_SECONDS,
     OUTPUT_LINES_LOGGED,
@@ -69,7 +71,6 @@ from jescore.policy.monitoring import (
     Budget,
     Next,
     SecondLevel,
-    State,
     Verdict,
     advance_cycle,
     decide,
@@ -118,6 +119,7 @@ class Call:
     host: Host
     debug: frozenset[int] = frozenset()
     secrets: frozenset[str] = frozenset()
+    debug_to_vcs: bool = False  # every debug line to halog: VCS filters by LogDbg
     now: float = 0.0  # seconds since the entry point began, as of the last reply
     _pending: list[Action] = field(default_factory=list)
 
@@ -134,6 +136,10 @@ class Call:
 
     def time_left(self) -> float:
         return self.budget.seconds - self.now
+
+    def wants(self, level: int) -> bool:
+        """Whether debug lines of this level are made at all."""
+        return level in self.debug or self.debug_to_vcs
 
     def secret(self, attribute: str | None) -> Secret | None:
         if attribute is None:
@@ -164,7 +170,10 @@ def log(call: Call, level: LogLevel, msg: Msg, text: str) -> Step[None]:
 
 
 def debug(call: Call, level: int, text: str) -> Step[None]:
-    if level in call.debug:
+    """A debug line, when LogDbg asks for its level; when the agent was not given LogDbg
+    and halog is there, every debug line goes to VCS, which keeps those LogDbg names (as
+    VCS's own script helpers do)."""
+    if call.wants(level):
         yield from ask(call, Debug(level, mask(text, call.secrets)))
 
 
@@ -177,7 +186,7 @@ def observe(call: Call, watch: Watch, identify_limit: float | None = None) -> St
     assert isinstance(value, Snapshot)  # checked by ask
     zone = call.zone()
     snap = value if zone is None else replace(value, processes=zones.visible(value.processes, zone))
-    if 4 in call.debug and watch.process_names:
+    if call.wants(4) and watch.process_names:
         seen = ", ".join(f"{p.pid}:{' '.join(p.cmdline)}" for p in snap.processes) or "none"
         yield from debug(call, 4, f"processes seen: {seen}; files: {dict(snap.files)}")
     return snap
@@ -207,7 +216,7 @@ def execute(
         return value  # its output could echo the password, even partly: never logged
     program = command.argv[0].rsplit("/", 1)[-1]
     lines = value.output.splitlines()
-    for line in lines if 3 in call.debug else ():
+    for line in lines if call.wants(3) else ():
         yield from debug(call, 3, f"{argv[0].rsplit('/', 1)[-1]}> {line}")
     for line in lines[-OUTPUT_LINES_LOGGED:]:
         yield from log(call, LogLevel.TRACE, Msg.OUTPUT, f"{program}: {line}")
@@ -261,25 +270,23 @@ def entry_point(
             pass
     raw = dict(parsed.values)
     words |= {value for name in decl.secret_names for value in raw.get(name, ()) if value}
+    raw, logging_warnings = logging_fallbacks(decl, raw, parsed.engine.get("LogDbg", ""))
     level = RES_LOG_LEVEL.convert(raw.get(RES_LOG_LEVEL.name, RES_LOG_LEVEL.default))
     dbg = debug_levels([parsed.engine.get("LogDbg", ""), host.logdbg])
     yield from ask(None, StartLog(parsed.resource, level.value_or(LogLevel.INFO), dbg))
     budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
     call = Call(policy, entry, parsed.resource, _EMPTY, raw, budget, host, dbg, frozenset(words))
-    for warning in parsed.warnings:
+    call.debug_to_vcs = host.halog and "LogDbg" not in parsed.engine and not host.logdbg.strip()
+    for warning in (*parsed.warnings, *logging_warnings):
         yield from log(call, LogLevel.WARN, Msg.IGNORED_ARGUMENT, warning)
-    if 5 in dbg:
+    if call.wants(5):
         shown = {name: " ".join(values) for name, values in raw.items()}
         engine = dict(parsed.engine)
         yield from debug(call, 5, f"{parsed.form.value} arguments: {shown}; engine: {engine}")
-    match validate(decl, raw):
-        case Failure(violations):
-            action = "nothing was run" if entry is not EntryPoint.MONITOR else "state unknown"
-            for violation in violations:
-                yield from log(call, LogLevel.ERROR, Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
-            return FAILURE_EXIT[entry]
-        case Success(cfg):
-            call.cfg = cfg
+    cfg = yield from configuration(call, decl, raw)
+    if cfg is None:
+        return FAILURE_EXIT[entry]
+    call.cfg = cfg
     yield from ask(call, ArmWatchdog(budget.watchdog_at, FAILURE_EXIT[entry]))
     if host.zones_exist and host.agent_zone is None:
         yield from log(
@@ -300,6 +307,63 @@ def entry_point(
 
 
 _EMPTY = Config({})
+STOPPING = frozenset({EntryPoint.OFFLINE, EntryPoint.CLEAN})
+
+
+def logging_fallbacks(
+    decl: Declaration, raw: dict[str, Raw], logdbg: str
+) -> tuple[dict[str, Raw], tuple[str, ...]]:
+    """Attributes that only shape the log never invalidate a resource: an invalid value is
+    replaced by the default, with a warning naming the attribute."""
+    fixed = dict(raw)
+    warnings: list[str] = []
+    for attr in decl.attrs:
+        if not attr.logging_only or attr.name not in raw:
+            continue
+        problem = attr.convert(raw[attr.name]).swap().value_or("")
+        if problem:
+            fixed[attr.name] = attr.default
+            default = " ".join(attr.default)
+            warnings.append(f"{attr.name}: {problem}; logging as with the default {default}")
+    unknown = unknown_debug_words([logdbg])
+    if unknown:
+        names = ", ".join(checks.shown(word) for word in unknown)
+        warnings.append(f"LogDbg: {names} name no debug level (DBG_1 to DBG_21); ignored")
+    return fixed, tuple(warnings)
+
+
+def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Config | None]:
+    """The validated attributes. With any invalid, monitor answers unknown and online does
+    nothing; offline and clean still stop what is theirs when the attributes that identify
+    the instance are valid, and refuse, naming them, when those are not."""
+    entry = call.entry
+    violations = validate(decl, raw).swap().value_or(())
+    if not violations:
+        return validate(decl, raw).unwrap()
+    if entry in STOPPING:
+        identified = validate(decl.identifying(), raw)
+        if isinstance(identified, Success):
+            for violation in violations:
+                yield from log(
+                    call,
+                    LogLevel.WARN,
+                    Msg.BAD_ATTRIBUTES,
+                    f"{violation} (not needed to stop the resource; {entry.value} goes on)",
+                )
+            cfg: Config = identified.unwrap()
+            return cfg
+    action = "state unknown" if entry is EntryPoint.MONITOR else "nothing was run"
+    for violation in violations:
+        yield from log(call, LogLevel.ERROR, Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
+    if entry in STOPPING:
+        names = ", ".join(decl.identifying().arglist_names())
+        yield from log(
+            call,
+            LogLevel.ERROR,
+            Msg.BAD_ATTRIBUTES,
+            f"{entry.value} cannot tell which processes are this resource's without valid {names}",
+        )
+    return None
 
 
 # --- online -------------------------------------------------------------------------
@@ -362,7 +426,7 @@ def ready_check(call: Call) -> Step[tuple[bool, str]]:
 
 def offline(call: Call) -> Step[int]:
     """Stop what runs (nothing to do when nothing runs). Answers 0 either way."""
-    snap = yield from observe(call, call.policy.watch(call.cfg))
+    snap = yield from observe(call, call.policy.stop_watch(call.cfg))
     if not call.policy.stop_targets(call.cfg, snap):
         yield from log(
             call,
@@ -386,7 +450,7 @@ def _pids(identities: Sequence[Identity]) -> str:
 
 
 def targets(call: Call) -> Step[tuple[Identity, ...]]:
-    snap = yield from observe(call, call.policy.watch(call.cfg))
+    snap = yield from observe(call, call.policy.stop_watch(call.cfg))
     return tuple(p.identity for p in call.policy.stop_targets(call.cfg, snap))
 
 
@@ -469,17 +533,26 @@ def signal_until(
 
 
 def monitor(call: Call) -> Step[int]:
-    verdict = yield from monitor_verdict(call)
-    level = LogLevel.TRACE if verdict.state is State.ONLINE else LogLevel.INFO
+    """The verdict, logged at INFO when it differs from this resource's previous verdict on
+    this node or when the resource is half there (some processes present, some missing),
+    and at TRACE otherwise: a standby node that finds nothing, cycle after cycle, stays
+    quiet."""
+    previous = yield from ask(call, LoadVerdict(call.resource))
+    verdict, partial = yield from monitor_verdict(call)
+    changed = previous != verdict.state.value
+    level = LogLevel.INFO if changed or partial else LogLevel.TRACE
     yield from log(
         call, level, Msg.VERDICT, f"{verdict.state.value} ({verdict.code}): {verdict.reason}"
     )
+    if changed:
+        yield from ask(call, StoreVerdict(call.resource, verdict.state.value))
     return verdict.code
 
 
-def monitor_verdict(call: Call) -> Step[Verdict]:
+def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
     """Count the cycle, look for the processes, probe when due, run MonitorProgram when
-    the verdict table says so, and fold it all into the verdict."""
+    the verdict table says so, and fold it all into the verdict; and whether the first
+    level found the resource half there."""
     policy, cfg = call.policy, call.cfg
     every = cfg[SECOND_LEVEL_MONITOR]
     stored = (yield from ask(call, LoadCount(call.resource))) if every > 0 else None
@@ -510,7 +583,8 @@ def monitor_verdict(call: Call) -> Step[Verdict]:
     program = None
     if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and cfg[MONITOR_PROGRAM]:
         program = yield from monitor_program(call)
-    return decide(first.ok, first.summary, second, second_reason, program)
+    partial = bool(first.found) and not first.ok
+    return decide(first.ok, first.summary, second, second_reason, program), partial
 
 
 def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:
@@ -531,6 +605,8 @@ def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:
         yield from debug(call, 5, f"{probe.what}: {seconds} s of {call.time_left():.1f} s left")
         judgement = yield from run_probe(call, probe, seconds)
         yield from log(call, LogLevel.TRACE, Msg.PROBE, judgement.reason)
+        if judgement.warning:
+            yield from log(call, LogLevel.WARN, Msg.PROBE, judgement.warning)
         if judgement.outcome is ProbeOutcome.FAILED:
             return SecondLevel.FAILED, judgement.reason
         if judgement.outcome is ProbeOutcome.INCONCLUSIVE:
@@ -554,12 +630,26 @@ def run_probe(call: Call, probe: ProgramProbe | TcpProbe, seconds: int) -> Step[
     return replace(judgement, reason=f"{judgement.reason} ({took:.1f} s of its {seconds} s)")
 
 
-def monitor_program(call: Call) -> Step[Verdict]:
+def monitor_program(call: Call) -> Step[Verdict | None]:
+    """Run MonitorProgram and read its exit code. As the original guide says, it runs only
+    when it is "a valid executable utility": a path that is not an executable file is
+    skipped with a warning (None), as if it were not set. Through zlogin the path lies in
+    the zone and cannot be checked from here: it is run."""
+    argv = call.cfg[MONITOR_PROGRAM]
+    if call.in_zone(argv) == argv:
+        seen = yield from observe(call, Watch(paths=(argv[0],)))
+        if argv[0] not in seen.executables:
+            yield from log(
+                call,
+                LogLevel.WARN,
+                Msg.PROGRAM,
+                f"MonitorProgram {argv[0]} is not an executable file; skipped",
+            )
+            return None
     seconds = call.budget.step_timeout(call.time_left(), 1)
     if seconds is None:
         return unknown("no time left to run MonitorProgram")
-    command = Command(call.cfg[MONITOR_PROGRAM], "MonitorProgram")
-    result = yield from execute(call, command, RunKind.PROGRAM, seconds)
+    result = yield from execute(call, Command(argv, "MonitorProgram"), RunKind.PROGRAM, seconds)
     if not result.started:
         return unknown(f"MonitorProgram could not run: {result.error}")
     verdict = read_program_exit(result.exit_code)

@@ -36,6 +36,7 @@ class ProcessInfo:
     zombie: bool = False
     cwd: str | None = None  # read only for candidates whose argv[0] is relative
     zone: str | None = None  # the Solaris zone, where the shell can tell
+    ppid: int | None = None  # the parent, where the look asked for descendants
 
     @property
     def identity(self) -> Identity:
@@ -120,6 +121,35 @@ def option_value(cmdline: tuple[str, ...], option: str) -> str | None:
         if word == option:
             return cmdline[index + 1]
     return None
+
+
+def under(proc: ProcessInfo, directory: str) -> bool:
+    """Whether the process runs a program inside `directory` (any depth), by path
+    components: /opt/msg2/lib/x is not under /opt/msg."""
+    program = proc.program_path
+    base = normalise("/" + "/".join(path_components(directory)))
+    if program is None or base is None:
+        return False
+    return program.startswith(base.rstrip("/") + "/")
+
+
+def descendants(
+    processes: Iterable[ProcessInfo], roots: Iterable[ProcessInfo]
+) -> tuple[ProcessInfo, ...]:
+    """The live descendants of `roots` (children, their children...), by parent pid."""
+    table = tuple(processes)
+    children: dict[int, list[ProcessInfo]] = {}
+    for proc in table:
+        if proc.ppid is not None and not proc.zombie:
+            children.setdefault(proc.ppid, []).append(proc)
+    seen: dict[int, ProcessInfo] = {}
+    queue = [p.pid for p in roots]
+    while queue:
+        for child in children.get(queue.pop(), ()):
+            if child.pid not in seen and child.pid != child.ppid:
+                seen[child.pid] = child
+                queue.append(child.pid)
+    return tuple(seen.values())
 
 
 def live(processes: Iterable[ProcessInfo]) -> tuple[ProcessInfo, ...]:

@@ -19,12 +19,13 @@ from jescore.policy.processes import ProcessInfo
 RES_LOG_LEVEL: Attr[LogLevel] = Attr(
     "ResLogLevel", VcsType.STR, Dimension.SCALAR, ("INFO",), False,
     "How much the agent logs for this resource: ERROR, WARN, INFO or TRACE.",
-    checks.log_level,
+    checks.log_level, logging_only=True,
 )  # fmt: skip
 MONITOR_PROGRAM: Attr[tuple[str, ...]] = Attr(
     "MonitorProgram", VcsType.STR, Dimension.SCALAR, ("",), False,
     "Absolute path of an extra monitor program, with arguments; its exit code is read as "
-    "110/0 online, 100/1 offline, 101-109 online with less confidence, else unknown.",
+    "110/0 online, 100/1 offline, any other value (101-109 too) unknown; skipped with a "
+    "warning when it is not an executable file.",
     checks.command_line,
 )  # fmt: skip
 SECOND_LEVEL_MONITOR: Attr[int] = Attr(
@@ -49,6 +50,7 @@ class Watch:
     files: tuple[str, ...] = ()  # read their contents (pid files)
     paths: tuple[str, ...] = ()  # tell which exist as executables
     identify: tuple[tuple[str, ...], ...] = ()  # run those whose program exists; keep output
+    descendants: bool = False  # also every descendant of the named processes, with ppids
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,16 @@ class ResourcePolicy(Protocol):
         """What must pass, after the processes appear, before online reports success."""
         ...
 
-    def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]: ...
+    def stop_watch(self, cfg: Config) -> Watch:
+        """What offline and clean look at: the first level's watch, with descendants and
+        the programs that may outlive the resource's processes."""
+        ...
+
+    def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
+        """Every process offline and clean stop, seen in a look at stop_watch: the
+        instance's own processes, their descendants whose program lies under the
+        installation, and leftover helpers; never another resource's."""
+        ...
 
     def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
         """What a running instance looks like in the process table: the processes whose

@@ -7,7 +7,7 @@ counts when the pid it names is that very process; otherwise the process table d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jescore.policy import checks
 from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe
@@ -20,7 +20,7 @@ from jescore.policy.declaration import (
     VcsType,
     Violation,
 )
-from jescore.policy.processes import ProcessInfo, live, pid_in, runs_with
+from jescore.policy.processes import ProcessInfo, descendants, live, pid_in, runs_with, under
 from jescore.policy.resource import (
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
@@ -87,6 +87,7 @@ DECLARATION = Declaration(
         "SecondLevelMonitor", "ServerRoot", "SSLDbPasswd", "SSLEnabled",
     ),
     cross_checks=(CrossCheck((ADMIN_USER, ADMIN_PASSWD), _password_with_user),),
+    identity=("ServerRoot",),
 )  # fmt: skip
 
 
@@ -151,8 +152,13 @@ class AdmPolicy:
                 missing.append(f"{role.what} {role.name} -d {config_dir(cfg)}")
         return FirstLevel(tuple(found), tuple(missing), tuple(notes))
 
+    def stop_watch(self, cfg: Config) -> Watch:
+        return replace(self.watch(cfg), descendants=True)
+
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
-        return tuple(p for role in ROLES for p in snap.processes if belongs(cfg, p, role))
+        own = tuple(p for role in ROLES for p in snap.processes if belongs(cfg, p, role))
+        offspring = (p for p in descendants(snap.processes, own) if under(p, cfg[SERVER_ROOT]))
+        return tuple({p.pid: p for p in (*own, *offspring)}.values())
 
     def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
         return tuple(

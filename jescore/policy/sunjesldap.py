@@ -14,7 +14,7 @@ import enum
 from jescore.policy import checks
 from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe, ThresholdSlot
 from jescore.policy.declaration import Attr, Config, Declaration, Dimension, VcsType
-from jescore.policy.processes import ProcessInfo, live, pid_in, runs_with
+from jescore.policy.processes import ProcessInfo, descendants, live, pid_in, runs_with, under
 from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
@@ -62,6 +62,7 @@ DECLARATION = Declaration(
         "ResLogLevel", "State", "IState", "InstanceRoot", "LDAPHost", "LDAPPort",
         "MonitorProgram", "SSLPort", "SSLDbPasswd", "SecondLevelMonitor",
     ),
+    identity=("InstanceRoot",),
 )  # fmt: skip
 
 DAEMON = "ns-slapd"
@@ -147,8 +148,13 @@ class LdapPolicy:
             return FirstLevel((), (f"{DAEMON} -D {cfg[INSTANCE_ROOT]}",), tuple(notes))
         return FirstLevel(mine, (), tuple(notes))
 
+    def stop_watch(self, cfg: Config) -> Watch:
+        return Watch(frozenset({DAEMON}), files=(pid_file(cfg),), descendants=True)
+
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
-        return tuple(p for p in snap.processes if belongs(cfg, p))
+        own = tuple(p for p in snap.processes if belongs(cfg, p))
+        offspring = (p for p in descendants(snap.processes, own) if under(p, server_root(cfg)))
+        return tuple({p.pid: p for p in (*own, *offspring)}.values())
 
     def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
         argv = (DAEMON, "-D", cfg[INSTANCE_ROOT], "-i", pid_file(cfg))

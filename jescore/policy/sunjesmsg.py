@@ -22,6 +22,7 @@ from jescore.policy.msg_services import (
     ALL_KEYS,
     CORE,
     MTA_KEYS,
+    SERVICE_PROCESSES,
     ProbeStyle,
     ServerType,
     Service,
@@ -29,7 +30,7 @@ from jescore.policy.msg_services import (
     keys_for,
     lookup,
 )
-from jescore.policy.processes import ProcessInfo, programs_in
+from jescore.policy.processes import ProcessInfo, descendants, programs_in, under
 from jescore.policy.resource import (
     CONTAINER_NAME,
     MONITOR_PROGRAM,
@@ -170,6 +171,7 @@ DECLARATION = Declaration(
         CrossCheck((MSG_HOST, MSG_SERVICES), _mta_needs_fqdn),
         CrossCheck((LDAP_TEST_USER, LDAP_TEST_PASSWD), _user_and_password_together),
     ),
+    identity=("ServerRoot", "ServerType", "MsgServices"),
 )  # fmt: skip
 
 
@@ -203,6 +205,10 @@ def process_names(cfg: Config) -> tuple[str, ...]:
     return _unique([name for s in services(cfg) for name in s.processes])
 
 
+def helper_names(cfg: Config) -> tuple[str, ...]:
+    return _unique([name for s in services(cfg) for name in s.helpers])
+
+
 def probe_user(cfg: Config, service: Service) -> str:
     """The account a synthetic transaction uses: user@<domain of MsgHost> for the MTA."""
     user = cfg[LDAP_TEST_USER]
@@ -230,8 +236,19 @@ class MsgPolicy:
         missing = tuple(f"{lib_dir(cfg)}/{name}" for name, procs in owned.items() if not procs)
         return FirstLevel(found, missing)
 
+    def stop_watch(self, cfg: Config) -> Watch:
+        return Watch(frozenset((*process_names(cfg), *helper_names(cfg))), descendants=True)
+
     def stop_targets(self, cfg: Config, snap: Snapshot) -> tuple[ProcessInfo, ...]:
-        return self.first_level(cfg, snap).found
+        own = self.first_level(cfg, snap).found
+        others = SERVICE_PROCESSES - set(process_names(cfg))
+        offspring = [
+            p for p in descendants(snap.processes, own)
+            if under(p, cfg[SERVER_ROOT]) and p.name not in others
+        ]  # fmt: skip
+        helpers = programs_in(snap.processes, lib_dir(cfg), helper_names(cfg))
+        found = (*own, *offspring, *(p for procs in helpers.values() for p in procs))
+        return tuple({p.pid: p for p in found}.values())
 
     def model_processes(self, cfg: Config, first_pid: int) -> tuple[ProcessInfo, ...]:
         return tuple(

@@ -36,6 +36,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadVerdict,
     Log,
     Observe,
     Reply,
@@ -45,6 +46,7 @@ from jescore.policy.actions import (
     SignalOutcome,
     StartLog,
     StoreCount,
+    StoreVerdict,
     Wait,
 )
 from jescore.policy.agentlog import message_id
@@ -106,6 +108,7 @@ class Observed:
     agent_zone: str | None = None  # the zone the agent runs in, where that can be told
     zones_exist: bool = False
     checked: frozenset[str] = frozenset()  # the paths whose presence was looked at
+    last_verdict: str | None = None  # what the last monitor on this node answered
 
 
 # --- reading the arguments -----------------------------------------------------------
@@ -308,6 +311,8 @@ class _World:
                 self.now += length
             case LoadCount():
                 return self.observed.stored_cycle, False
+            case LoadVerdict():
+                return self.observed.last_verdict, False
         return None, False
 
 
@@ -341,6 +346,10 @@ def describe(action: Action, value: object, at: float, assumed: bool) -> Step:
             return Step(at, "count", f"store the count {count}", "stored")
         case ForgetCount():
             return Step(at, "count", "remove the stored count", "removed")
+        case LoadVerdict():
+            return Step(at, "verdict", "read the last verdict on this node", str(value))
+        case StoreVerdict(_, state):
+            return Step(at, "verdict", f"keep the verdict {state}", "kept")
         case ArmWatchdog(when, code):
             return Step(at, "watchdog", f"answer {code} at {when:.1f} s whatever runs", "")
         case StartLog(resource, level, debug):
