@@ -39,6 +39,7 @@ STEP_LIMIT: Final = 40.0  # wall-clock seconds any one step may take before it c
 OTHER_GROUPS: Final = ("store_sg", "webmail_sg", "mta_sg")
 STANDBY: Final = "node4"
 STORE_DAEMONS: Final = ("stored", "imsched", "watcher", "imapd", "popd")
+CORE_DAEMONS: Final = ("stored", "imsched", "watcher")  # each installation's core resource
 
 
 # --- output ------------------------------------------------------------------------------
@@ -294,12 +295,13 @@ class Demo:
         i = self.dep.installs
         self.check(
             "the servers run: ns-slapd, the Administration Server, stored, imapd, popd,"
-            " mshttpd, the MTA",
+            " mshttpd, the MTA, and the webmail and MTA installations' core processes",
             bool(i.ds.pids())
             and i.admin.is_running()
             and all(i.store.pids(d) for d in STORE_DAEMONS)
             and bool(i.webmail.pids("mshttpd"))
-            and bool(self._mta_pids()),
+            and bool(self._mta_pids())
+            and all(s.pids(d) for s in (i.webmail, i.mta) for d in CORE_DAEMONS),
         )
         self.status("everything online")
         last = self.engine.calls("store_access", "monitor")[-1]
@@ -535,7 +537,8 @@ class Demo:
             and not i.admin.is_running()
             and not any(i.store.pids(d) for d in STORE_DAEMONS)
             and not i.webmail.pids("mshttpd")
-            and not self._mta_pids(),
+            and not self._mta_pids()
+            and not any(s.pids(d) for s in (i.webmail, i.mta) for d in CORE_DAEMONS),
         )
         self.check("no entry point was killed at its timeout", not any(
             e.timed_out for e in self.engine.calls()

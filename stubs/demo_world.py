@@ -99,8 +99,8 @@ class Installs:
 
     helper: PasswordHelper
     store: StandInServer  # core, imap, pop
-    webmail: StandInServer  # http
-    mta: StandInServer  # smtp, or sms when there is no fully qualified host name
+    webmail: StandInServer  # core, http
+    mta: StandInServer  # core, and smtp, or sms when there is no fully qualified host name
     admin: StandInAdmin
     ds: DsInstance | StandInDs
     mta_fqdn: str | None  # the MTA's MsgHost; None: the MTA resource manages sms instead
@@ -274,15 +274,10 @@ class World:
         store = self._msg_root("store", users)
         webmail = self._msg_root("webmail", users)
         mta = self._msg_root("mta", users)
-        # The stand-in webmail server (mshttpd) refuses to start without a ready store in
-        # its own installation: run one there, outside the cluster, as its back end.
-        done = subprocess.run([str(webmail.stored)], capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"webmail back-end store did not start: {done.stderr}")
         self.notes.append(
             f"Messaging Server: three stand-in installations, {self.work}/<store|webmail|mta>"
-            "/SUNWmsgsr (the webmail one runs its own stored, outside the cluster, as the"
-            " store its mshttpd reads)"
+            "/SUNWmsgsr, each with its own core processes (stored, imsched, watcher) under"
+            " its group's core resource"
         )
         use_fqdn = resolves_to_loopback(MTA_FQDN) if self.use_fqdn is None else self.use_fqdn
         fqdn = MTA_FQDN if use_fqdn else None
@@ -420,6 +415,14 @@ class World:
                 "RestartLimit": ("2",),
                 # So the log shows each probe: its command, its time limit, its answer.
                 "ResLogLevel": ("TRACE",),
+            }
+        if name in ("webmail_core", "mta_core"):
+            server = i.webmail if name == "webmail_core" else i.mta
+            return {
+                "ServerRoot": (str(server.root),),
+                "MsgHost": ("127.0.0.1",),
+                "MsgServices": ("core", str(server.ports["core"])),
+                "SecondLevelMonitor": ("1",),
             }
         if name == "webmail_http":
             return {

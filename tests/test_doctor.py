@@ -74,6 +74,7 @@ def judge(
 DEFAULTS: dict[str, str | None] = {
     "local.watcher.enable": "yes",
     "local.autorestart": "yes",
+    diagnosis.SCHEDULER: "1",
     "service.imap.enable": "1",
     "service.pop.enable": "1",
     "service.http.enable": "1",
@@ -111,6 +112,75 @@ def test_autorestart_off_or_unset_warns() -> None:
         check = only(judge(msg(), settings_={"local.autorestart": value}), "autorestart")
         assert check.status is Status.WARN
         assert check.fix == f"{ROOT}/sbin/configutil -o local.autorestart -v yes"
+
+
+CORE = ("core", "49994")
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "YES", "true", "True"])
+def test_a_core_resource_passes_when_the_scheduler_is_enabled(value: str) -> None:
+    check = only(judge(msg(MsgServices=CORE), settings_={diagnosis.SCHEDULER: value}), "scheduler")
+    assert check.status is Status.PASS
+    assert check.looked_at == f"{ROOT}/sbin/configutil -o {diagnosis.SCHEDULER}"
+
+
+@pytest.mark.parametrize("value", ["0", "no", "off", "false"])
+def test_a_core_resource_fails_when_the_scheduler_is_disabled(value: str) -> None:
+    argv = msg(MsgServices=CORE)
+    check = only(judge(argv, settings_={diagnosis.SCHEDULER: value}), "scheduler")
+    assert check.status is Status.FAIL
+    assert f"{diagnosis.SCHEDULER} is {value}" in check.finding
+    assert check.fix.startswith(f"{ROOT}/sbin/configutil -o {diagnosis.SCHEDULER} -v 1, then")
+    assert "hares -offline res1" in check.fix
+    assert "hares -online res1" in check.fix
+
+
+@pytest.mark.parametrize(
+    ("result", "why"),
+    [
+        (ProgramResult(False, None, "", "permission denied"), "could not run"),
+        (ProgramResult(True, None, ""), "did not answer in time"),
+        (None, "was not run"),
+    ],
+)
+def test_a_core_resource_warns_when_the_scheduler_setting_cannot_be_read(
+    result: ProgramResult | None, why: str
+) -> None:
+    subject = diagnosis.read_subject(POLICIES["SunJESMsg"].declaration, msg(MsgServices=CORE))
+    plan = diagnosis.plan(subject)
+    assert diagnosis.SCHEDULER in plan.configutil_options
+    config = {o: answered(DEFAULTS.get(o)) for o in plan.configutil_options}
+    if result is None:
+        del config[diagnosis.SCHEDULER]
+    else:
+        config[diagnosis.SCHEDULER] = result
+    present = frozenset(p.path for p in plan.programs)
+    found = Findings(executables=present, configutil=config)
+    check = only(diagnosis.diagnose(subject, plan, found), "scheduler")
+    assert check.status is Status.WARN
+    assert why in check.finding
+    assert check.fix == "run it by hand"
+
+
+def test_a_core_resource_warns_when_the_scheduler_is_not_set() -> None:
+    check = only(judge(msg(MsgServices=CORE), settings_={diagnosis.SCHEDULER: None}), "scheduler")
+    assert check.status is Status.WARN
+    assert check.fix.startswith(f"{ROOT}/sbin/configutil -o {diagnosis.SCHEDULER} -v 1")
+
+
+@pytest.mark.parametrize(
+    "services",
+    [("imap", "143"), ("smtp", "25", "pop", "110"), ("http", "80")],
+)
+def test_the_scheduler_is_asked_about_for_core_resources_only(
+    services: tuple[str, ...],
+) -> None:
+    argv = msg(MsgServices=services)
+    subject = diagnosis.read_subject(POLICIES["SunJESMsg"].declaration, argv)
+    assert diagnosis.SCHEDULER not in diagnosis.plan(subject).configutil_options
+    disabled = judge(argv, settings_={diagnosis.SCHEDULER: "0"})
+    assert not named(disabled, "scheduler")
+    assert not named(judge(msg(ServerType="MMP", MsgServices=("imap", "143"))), "scheduler")
 
 
 def test_a_disabled_service_fails_for_each_configured_service() -> None:
@@ -381,9 +451,12 @@ def test_a_stopped_and_a_running_instance(
     assert status_of(checks, "autorestart") == ["WARN"]  # the stand-in's default, as Sun's
     assert status_of(checks, "watcher") == ["PASS"]
     assert status_of(checks, "password") == ["PASS"]
+    # The stand-in's configutil knows no scheduler switch until it is set: not set, WARN.
+    assert status_of(checks, "scheduler") == ["WARN"]
     subprocess.run([str(server.msstart), "store", "sched"], check=True, capture_output=True)
     assert server.pids("stored")
     configutil(server, "local.autorestart", "yes")
+    configutil(server, diagnosis.SCHEDULER, "1")
     code, checks = run_doctor(capsys, "SunJESMsg", *argv)
     assert code == 0
     assert set(status_of(checks, "")) <= {"PASS", "SKIP"}
@@ -402,6 +475,23 @@ def test_watcher_off_and_a_disabled_service_fail_with_the_fix(
     assert "FAIL  service enabled: service.http.enable is 0" in text
     assert "PASS  service enabled: service.imap.enable is 1" in text
     assert "something failed" in text
+
+
+def test_a_core_resource_with_the_scheduler_disabled_fails_with_the_fix(
+    server: StandInServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configutil(server, diagnosis.SCHEDULER, "no")
+    assert doctor.main(["SunJESMsg", *server_argv(server, "core")]) == 1
+    text = capsys.readouterr().out
+    assert f"FAIL  scheduler: {diagnosis.SCHEDULER} is no" in text
+    assert f"fix: {server.configutil} -o {diagnosis.SCHEDULER} -v 1, then restart" in text
+    configutil(server, diagnosis.SCHEDULER, "Yes")
+    code, checks = run_doctor(capsys, "SunJESMsg", *server_argv(server, "core"))
+    assert code == 0
+    assert status_of(checks, "scheduler") == ["PASS"]
+    # The same installation's other services are not asked about the scheduler.
+    code, checks = run_doctor(capsys, "SunJESMsg", *server_argv(server, "imap"))
+    assert status_of(checks, "scheduler") == []
 
 
 def test_maxsessions_warning_and_a_missing_binary(
@@ -500,6 +590,19 @@ def test_a_directory_server_6_that_prompts_for_its_certificate_password(
     assert prompt["status"] == "FAIL"
     assert f"{dsadm} set-flags {instance} cert-pwd-prompt=off" in str(prompt["fix"])
     assert status_of(checks, "program") == ["PASS", "PASS"]
+
+
+def test_help_prints_the_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert doctor.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "jesagent doctor [--json] [--monitor-interval S] <Type>" in out
+    assert "--config MAIN.CF" in out
+    done = subprocess.run(
+        [sys.executable, "-m", "shell.cli", "doctor", "--help"],
+        capture_output=True, text=True, cwd=REPO, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "jesagent doctor [--json]" in done.stdout
 
 
 def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

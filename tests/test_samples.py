@@ -4,6 +4,7 @@ configuration is about."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from jescore.policy.declaration import validate
 from jescore.policy.registry import POLICIES
 from jescore.tooling.typesfile import all_files
 from jescore.tooling.vcsconf import parse_many, values_for
-from jescore.tooling.vcsconf_model import Configuration, GroupDependency
+from jescore.tooling.vcsconf_model import Configuration, Group, GroupDependency, Resource
 
 SAMPLES = Path(__file__).resolve().parent.parent / "docs" / "samples"
 
@@ -175,6 +176,17 @@ def test_config2_component_groups_need_the_directory_group_online_global_soft() 
     )
     assert services == [("core", "49994"), ("imap", "143", "pop", "110")]
     assert ("store_access", "store_core") in links(conf)
+    # Each component group is an installation of its own, with its own core processes.
+    for group_name, service, core in (
+        ("webmail_sg", "webmail_http", "webmail_core"),
+        ("mta_sg", "mta_smtp", "mta_core"),
+    ):
+        group = conf.group(group_name)
+        assert group is not None
+        found = group.resource(core)
+        assert found is not None, core
+        assert found.values["MsgServices"] == ("core", "49994")
+        assert (service, core) in links(conf)
 
 
 def test_config3_scales_out_behind_the_multiplexor() -> None:
@@ -202,12 +214,14 @@ def test_config3_scales_out_behind_the_multiplexor() -> None:
             f"store{index}_access": ("imap", "143", "pop", "110"),
         }
         assert (f"store{index}_access", f"store{index}_core") in links(conf)
-    for name in ("mta_in_sg", "mta_out_sg"):
-        group = conf.group(name)
+    for side in ("in", "out"):
+        group = conf.group(f"mta_{side}_sg")
         assert group is not None
-        assert [r.values["MsgServices"] for r in group.resources if r.type_name == "SunJESMsg"] == [
-            ("smtp", "25")
-        ]
+        msg = {
+            r.name: r.values["MsgServices"] for r in group.resources if r.type_name == "SunJESMsg"
+        }
+        assert msg == {f"mta_{side}_core": ("core", "49994"), f"mta_{side}_smtp": ("smtp", "25")}
+        assert (f"mta_{side}_smtp", f"mta_{side}_core") in links(conf)
     assert "SunJESMsgTypes51.cf" in conf.includes
 
 
@@ -216,6 +230,132 @@ def test_ms63_webmail_requires_imap() -> None:
     assert ("wm_http", "wm_imap") in links(conf)
     assert ("wm_imap", "wm_core") in links(conf)
     assert requires_transitively(conf, "wm_http", "wm_core")
+
+
+def msg_instance(conf: Configuration, res: Resource) -> tuple[str, str, str] | None:
+    """(ServerType, ContainerName, ServerRoot) of a SunJESMsg resource, with the type's
+    defaults for what the resource leaves out; None for other resources. A Messaging
+    Server instance is one ServerRoot (in one zone, for the zone samples)."""
+    if res.type_name != "SunJESMsg":
+        return None
+    typedef = conf.type_def("SunJESMsg")
+    assert typedef is not None
+
+    def value(attr: str) -> str:
+        raw = res.values.get(attr)
+        if raw is None:
+            found = typedef.attr(attr)
+            raw = found.default if found is not None else ()
+        return raw[0] if raw else ""
+
+    return value("ServerType"), value("ContainerName"), value("ServerRoot")
+
+
+def is_core(res: Resource) -> bool:
+    return res.values.get("MsgServices", ())[:1] == ("core",)
+
+
+def group_requires(conf: Configuration, parent: str, child: str) -> bool:
+    """The parent group needs the child group online, directly or through other groups."""
+    seen, todo = set(), [parent]
+    while todo:
+        found = conf.group(todo.pop())
+        assert found is not None
+        for dep in found.dependencies:
+            if dep.category == "online" and dep.child not in seen:
+                seen.add(dep.child)
+                todo.append(dep.child)
+    return child in seen
+
+
+def core_problems(conf: Configuration) -> list[str]:
+    """The seed guide: MTA, POP and IMAP servers need the core processes (store, scheduler,
+    watcher) of their instance, which a core resource (MsgServices { core = <watcher
+    port> }) manages. So every ServerType MSG instance with services has exactly one core
+    resource, with the same ServerRoot, and each service resource of that instance
+    requires it: through `requires` links in its group, or, in another group, through
+    group dependencies. Multiplexors (MMP) run no core processes. What breaks the rule."""
+    cores: dict[tuple[str, str, str], list[tuple[Group, Resource]]] = {}
+    services: list[tuple[Group, Resource, tuple[str, str, str]]] = []
+    for group, res in conf.resources():
+        instance = msg_instance(conf, res)
+        if instance is None or instance[0] != "MSG":
+            continue
+        if is_core(res):
+            cores.setdefault(instance, []).append((group, res))
+        else:
+            services.append((group, res, instance))
+    problems: list[str] = []
+    for group, res, instance in services:
+        found = cores.get(instance, [])
+        if len(found) != 1:
+            named = [r.name for _, r in found]
+            problems.append(f"{res.name}: {len(found)} core resources for {instance[2]} {named}")
+            continue
+        ((core_group, core),) = found
+        if core_group.name == group.name:
+            if not requires_transitively(conf, res.name, core.name):
+                problems.append(f"{res.name} does not require {core.name}")
+        elif not group_requires(conf, group.name, core_group.name):
+            problems.append(f"group {group.name} ({res.name}) does not need {core_group.name}")
+    return problems
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_messaging_server_service_stands_on_its_instance_core(name: str) -> None:
+    assert core_problems(load(name)) == [], name
+
+
+def _without(
+    conf: Configuration, group_name: str, resources: set[str], links_from: set[str]
+) -> Configuration:
+    """conf with resources dropped from a group, and their links and those of links_from."""
+
+    def cut(group: Group) -> Group:
+        if group.name != group_name:
+            return group
+        return dataclasses.replace(
+            group,
+            resources=tuple(r for r in group.resources if r.name not in resources),
+            links=tuple(
+                lk
+                for lk in group.links
+                if lk.parent not in links_from | resources and lk.child not in resources
+            ),
+        )
+
+    return dataclasses.replace(conf, groups=tuple(cut(g) for g in conf.groups))
+
+
+def test_the_core_rule_catches_a_missing_core_or_link() -> None:
+    conf = load("config2-group-per-component.cf")
+    no_core = _without(conf, "webmail_sg", {"webmail_core"}, set())
+    assert core_problems(no_core) == [
+        "webmail_http: 0 core resources for /jes/webmail/SUNWmsgsr []"
+    ]
+    unlinked = _without(conf, "mta_sg", set(), {"mta_smtp"})
+    assert core_problems(unlinked) == ["mta_smtp does not require mta_core"]
+    # The store's core in its own group: the access group must need the core's group.
+    store = conf.group("store_sg")
+    assert store is not None
+    core = store.resource("store_core")
+    access = store.resource("store_access")
+    assert core is not None
+    assert access is not None
+    split = [
+        Group("core_sg", {}, (core,)),
+        Group(
+            "access_sg",
+            {},
+            (access,),
+            dependencies=(GroupDependency("core_sg", "online", "local", "firm"),),
+        ),
+    ]
+    assert core_problems(Configuration(types=conf.types, groups=tuple(split))) == []
+    apart = [split[0], dataclasses.replace(split[1], dependencies=())]
+    assert core_problems(Configuration(types=conf.types, groups=tuple(apart))) == [
+        "group access_sg (store_access) does not need core_sg"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,10 @@ class Plan:
 DSADM_PATHS = ("/opt/SUNWdsee/ds6/bin/dsadm",)  # else dsadm on PATH
 WATCHER = "local.watcher.enable"
 AUTORESTART = "local.autorestart"
+# The seed guide: "The scheduler must be enabled if you are using ServerType core." It
+# names no option; Messaging Server 6.3's Administration Reference (start-msg) names the
+# scheduler's switch local.sched.enable (local.schedule.<task> are the scheduled tasks).
+SCHEDULER = "local.sched.enable"
 MAXSESSIONS_DEFAULT = {"imap": 4000, "pop": 600, "http": 6000}
 # The configutil service each MsgServices key runs as (imaps is the imap server's SSL port).
 CONFIG_SERVICE = {
@@ -210,6 +214,8 @@ def _msg_plan(cfg: Config) -> tuple[list[Program], str | None, list[str]]:
     programs.append(_installed(configutil, why, "ServerRoot"))
     options = [WATCHER, AUTORESTART]
     if _server_type(cfg) is ServerType.MSG:
+        if "core" in keys:
+            options.append(SCHEDULER)
         for key in keys:
             service = CONFIG_SERVICE.get(key)
             if service is not None:
@@ -356,6 +362,7 @@ def _msg_checks(subject: Subject, plan_: Plan, found: Findings) -> list[Check]:
             )  # fmt: skip
         else:
             out += _watcher_checks(tool, found)
+            out += _scheduler_checks(subject, tool, found)
             out += _service_checks(cfg, tool, found)
             out += _maxsessions_checks(subject, tool, found)
     out.append(_fqdn_check(subject))
@@ -410,6 +417,43 @@ def _watcher_checks(tool: str, found: Findings) -> list[Check]:
             )
         )  # fmt: skip
     return out
+
+
+def _scheduler_checks(subject: Subject, tool: str, found: Findings) -> list[Check]:
+    """A core resource starts the scheduler (msstart store sched); the seed guide says
+    it must be enabled. Only for core: the other services do not start it."""
+    cfg = subject.cfg
+    if _server_type(cfg) is not ServerType.MSG or "core" not in _service_keys(cfg):
+        return []
+    result = found.configutil.get(SCHEDULER)
+    unread = _config_unread(result)
+    value = configutil_value(result)
+    looked = _ask(tool, SCHEDULER)
+    restart = (
+        f"{_set(tool, SCHEDULER, '1')}, then restart the core processes: hares -offline "
+        f"{subject.resource} -sys <node>, then hares -online {subject.resource} -sys <node>"
+    )
+    if unread is not None:
+        return [Check("scheduler", Status.WARN, looked, unread, "run it by hand")]
+    if value is None:
+        return [
+            Check(
+                "scheduler", Status.WARN, looked,
+                f"{SCHEDULER} is not set, so doctor cannot tell whether the scheduler is "
+                "enabled; the seed guide requires it for a core resource",
+                restart,
+            )
+        ]  # fmt: skip
+    if value.lower() in _YES:
+        return [Check("scheduler", Status.PASS, looked, f"{SCHEDULER} is {value}")]
+    return [
+        Check(
+            "scheduler", Status.FAIL, looked,
+            f"{SCHEDULER} is {value}: the scheduler is disabled, and the seed guide "
+            "requires it for a core resource (msstart store sched starts it)",
+            restart,
+        )
+    ]  # fmt: skip
 
 
 def _service_checks(cfg: Config, tool: str, found: Findings) -> list[Check]:
