@@ -13,7 +13,22 @@ Layout of a stand-in ServerRoot:
     data/stub.json                     stub-internal timings
     data/proc/<daemon>.pid, data/proc/store
     faults/<fault>                     present = fault injected
-    log/<daemon>.log
+    log/<daemon>.log, log/<program>.log
+
+Faults (a file faults/<name> switches one on; most are read when they matter, so they can
+be toggled on a running server):
+
+    <daemon>.nostart       the daemon refuses to start
+    <daemon>.hang          its listeners accept connections and never answer
+    <daemon>.ignore-term   it ignores SIGTERM (msstart -k then fails; SIGKILL still works)
+    msstart.hang           msstart sleeps forever
+    msstart.ignore-k       msstart -k does nothing and exits 0
+    stored.notready        stored reports "init", stored -t -v fails
+    smtp.orphan-workers    the MTA's child programs (tcp_smtp_server, tcp_lmtp_server,
+                           tcp_smtp_client) outlive their dispatcher / job_controller:
+                           when the parent exits (msstart -k smtp, SIGTERM, SIGKILL) they
+                           keep running, reparented, until sent SIGTERM or SIGKILL.
+                           Read when the parent exits.
 """
 
 from __future__ import annotations
@@ -44,6 +59,15 @@ DAEMONS: Final[tuple[str, ...]] = (
     "sms_gateway",
     "AService",
 )
+
+# Programs a daemon forks as its own children (argv[0] ROOT/lib/<program>, comm <program>),
+# as the real MTA does: the dispatcher's SMTP and LMTP servers, and the job controller's
+# master program of the tcp_local channel. They are not started on their own.
+CHILD_PROGRAMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "dispatcher": ("tcp_smtp_server", "tcp_lmtp_server"),
+    "job_controller": ("tcp_smtp_client",),
+}
+PROGRAMS: Final[tuple[str, ...]] = tuple(p for d in DAEMONS for p in CHILD_PROGRAMS.get(d, ()))
 
 # msstart service names -> daemons, in the order start-msg uses.
 MSSTART_NAMES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -95,9 +119,16 @@ MMP_PORT_KEYS: Final[Mapping[str, str]] = {
 }
 PORT_KEYS: Final[Mapping[str, Mapping[str, str]]] = {"MSG": MSG_PORT_KEYS, "MMP": MMP_PORT_KEYS}
 
-# Fault names that apply to every daemon, and the ones that stand alone.
+# Fault names that apply to every daemon, and the ones that stand alone (the module
+# docstring says what each does).
 DAEMON_FAULTS: Final[tuple[str, ...]] = ("nostart", "hang", "ignore-term")
-OTHER_FAULTS: Final[tuple[str, ...]] = ("msstart.hang", "msstart.ignore-k", "stored.notready")
+ORPHAN_FAULT: Final = "smtp.orphan-workers"
+OTHER_FAULTS: Final[tuple[str, ...]] = (
+    "msstart.hang",
+    "msstart.ignore-k",
+    "stored.notready",
+    ORPHAN_FAULT,
+)
 KNOWN_FAULTS: Final[frozenset[str]] = frozenset(
     {f"{d}.{f}" for d in DAEMONS for f in DAEMON_FAULTS} | set(OTHER_FAULTS)
 )
@@ -241,7 +272,8 @@ def _live_cmdline(proc: psutil.Process) -> list[str]:
 
 
 def find_pids(root: Path, name: str) -> list[int]:
-    """Live, non-zombie processes whose argv[0] is ROOT/lib/<name>."""
+    """Live, non-zombie processes whose argv[0] is ROOT/lib/<name> (a daemon, or a
+    program a daemon forked, running or orphaned)."""
     wanted = daemon_path(root, name)
     found: list[int] = []
     for proc in psutil.process_iter():

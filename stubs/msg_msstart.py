@@ -7,7 +7,9 @@ this process (see msgdaemon.start_daemon), as the real msstart does.
 
 Stop (-k): SIGTERM to this root's daemons behind the names, then wait (stop_timeout from
 data/stub.json, 10 s by default) until they are gone; zombies count as gone. Exit 0, or 1
-when some survived.
+when some survived. A daemon stops and reaps its child programs (the dispatcher's
+tcp_smtp_server and tcp_lmtp_server, the job controller's tcp_smtp_client) before it exits,
+so they are gone too, unless the smtp.orphan-workers fault leaves them running.
 """
 
 from __future__ import annotations

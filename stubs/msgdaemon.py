@@ -8,6 +8,14 @@ ROOT/lib/<name> and /proc/PID/comm is <name>, binds its listeners and only then 
 
 `ROOT/lib/stored -t -v` (also `-tv`) is the status check instead of a start.
 
+Like the real MTA, the dispatcher forks its workers (ROOT/lib/tcp_smtp_server and
+ROOT/lib/tcp_lmtp_server) and the job controller the master program of the tcp_local
+channel (ROOT/lib/tcp_smtp_client), as its own children (CHILD_PROGRAMS), before it
+reports "OK". They rename themselves the same way and idle (the daemon's listeners keep
+answering). On SIGTERM the daemon stops them and reaps them before it exits; if the daemon
+dies otherwise, they follow it (PR_SET_PDEATHSIG). With the smtp.orphan-workers fault they
+do neither and keep running, reparented, until sent SIGTERM or SIGKILL.
+
 The listeners speak just enough IMAP, POP, HTTP, SMTP and LMTP for immonitor-access and
 for TCP probes; SSL ports accept and stay silent (nobody speaks TLS to them here).
 """
@@ -31,12 +39,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Final
+from typing import Final, NoReturn
 
 from stubs.msg_common import (
+    CHILD_PROGRAMS,
     DAEMONS,
     LOG_DIR,
+    ORPHAN_FAULT,
     PROC_DIR,
+    PROGRAMS,
     STORE_FILE,
     config_port,
     fault_set,
@@ -45,11 +56,16 @@ from stubs.msg_common import (
     read_settings,
     read_store_state,
     read_users,
+    signal_pids,
     write_atomic,
 )
 
+PR_SET_PDEATHSIG: Final = 1
 PR_SET_NAME: Final = 15
 READY_TIMEOUT: Final = 10.0  # how long the starting process waits for the daemon's report
+CHILD_READY_TIMEOUT: Final = 5.0  # how long a daemon waits for a child program's report
+CHILD_STOP_TIMEOUT: Final = 2.0  # SIGTERM to SIGKILL, for a daemon stopping its children
+PARENT_GONE: Final = signal.SIGUSR1  # a child program's parent-death signal
 IDLE_TIMEOUT: Final = 120.0  # a silent client is dropped after this, so threads do not pile up
 MAX_LINE: Final = 8192
 
@@ -364,6 +380,8 @@ class Daemon:
         self.sockets: list[tuple[socket.socket, Listener]] = []
         self.parked: list[socket.socket] = []  # connections held open by the hang fault
         self.parked_lock = threading.Lock()
+        self.children: list[int] = []  # child programs not reaped yet
+        self.children_lock = threading.Lock()
 
     def bind(self) -> None:
         config = read_config(self.root)
@@ -384,6 +402,74 @@ class Daemon:
                     f"cannot listen on 127.0.0.1:{port} ({lsn.config_key}): {exc}"
                 ) from exc
             self.sockets.append((sock, lsn))
+
+    def start_children(self) -> None:
+        """Fork this daemon's child programs; each reports once it runs under its name.
+
+        Called while the daemon is still single-threaded, so forking is safe; a reaper
+        thread per child is started only after the last fork.
+        """
+        for program in CHILD_PROGRAMS.get(self.name, ()):
+            ready_r, ready_w = os.pipe()
+            parent = os.getpid()
+            child = os.fork()
+            if child == 0:
+                os.close(ready_r)
+                run_child_program(program, self.root, parent, ready_w, self.sockets)
+            os.close(ready_w)
+            with self.children_lock:
+                self.children.append(child)
+            report = read_report(ready_r, CHILD_READY_TIMEOUT)
+            os.close(ready_r)
+            if not report.startswith("OK"):
+                reason = report.removeprefix("ERR ").strip() or "exited during startup"
+                raise StartError(f"cannot start {program}: {reason}")
+            self.ctx.log(f"started {program} (pid {child})")
+        for child in self.children:
+            threading.Thread(target=self.reap_child, args=(child,), daemon=True).start()
+
+    def reap_child(self, pid: int) -> None:
+        """Wait for one child program, so it never lingers as a zombie."""
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        self.forget_child(pid)
+
+    def forget_child(self, pid: int) -> None:
+        with self.children_lock:
+            if pid in self.children:
+                self.children.remove(pid)
+                self.ctx.log(f"child program {pid} exited")
+
+    def live_children(self) -> list[int]:
+        """The children not reaped yet (reaping those that have exited meanwhile)."""
+        for pid in self.children[:]:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # its reaper thread was first
+                done = pid
+            if done:
+                self.forget_child(pid)
+        with self.children_lock:
+            return list(self.children)
+
+    def stop_children(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the child programs and wait until they are reaped (SIGKILL after
+        CHILD_STOP_TIMEOUT); with the orphan fault, leave them running instead."""
+        if not self.live_children():
+            return
+        if fault_set(self.root, ORPHAN_FAULT):
+            self.ctx.log(f"leaving child programs running (fault {ORPHAN_FAULT} injected)")
+            return
+        signal_pids(self.live_children(), sig)
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT
+        while self.live_children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if left := self.live_children():
+            signal_pids(left, signal.SIGKILL)
+            for pid in left:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+                self.forget_child(pid)
 
     def serve_forever(self) -> None:
         for sock, lsn in self.sockets:
@@ -442,6 +528,7 @@ class Daemon:
             self.ctx.log("SIGTERM ignored (fault injected)")
             return
         self.ctx.log("SIGTERM: exiting")
+        self.stop_children()
         owned = [f"{PROC_DIR}/{self.name}.pid"] + ([STORE_FILE] if self.name == "stored" else [])
         for rel in owned:
             with contextlib.suppress(OSError, ValueError):
@@ -471,6 +558,59 @@ def set_process_identity(comm: str, argv0: str) -> None:
     if len(title) + 2 > size:
         raise StartError("argument area too small for the process title")
     ctypes.memmove(arg_start, title + b"\0" * (size - len(title) - 1) + b" ", size)
+
+
+def run_child_program(
+    program: str,
+    root: Path,
+    parent: int,
+    ready_fd: int,
+    sockets: Sequence[tuple[socket.socket, Listener]],
+) -> NoReturn:
+    """A forked child program (tcp_smtp_server, ...): rename itself, report "OK" on
+    ready_fd, then idle until SIGTERM, or until its parent dies unless the orphan fault
+    is injected then."""
+    try:
+        # First the name, so the child stops looking like its parent as soon as it can.
+        set_process_identity(program, str(root / "lib" / program))
+        for sock, _ in sockets:  # the parent answers on them; an orphan must not hold them
+            sock.close()
+        detach_stdio(root / LOG_DIR / f"{program}.log", ready_fd)
+        ctx = Context(program, root)
+
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            del signum, frame
+            ctx.log("SIGTERM: exiting")
+            os._exit(0)
+
+        def on_parent_gone(signum: int, frame: FrameType | None) -> None:
+            del signum, frame
+            if os.getppid() == parent:
+                return  # a stray SIGUSR1: the parent is still there
+            if fault_set(root, ORPHAN_FAULT):
+                ctx.log(f"parent {parent} gone: staying (fault {ORPHAN_FAULT} injected)")
+                return
+            ctx.log(f"parent {parent} gone: exiting")
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, on_term)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(PARENT_GONE, on_parent_gone)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(PARENT_GONE), 0, 0, 0) != 0:
+            raise StartError(f"prctl(PR_SET_PDEATHSIG) failed: errno {ctypes.get_errno()}")
+        if os.getppid() != parent:  # the parent died before prctl: no signal will come
+            on_parent_gone(int(PARENT_GONE), None)
+        ctx.log(f"started as {root / 'lib' / program} (parent {parent})")
+        os.write(ready_fd, b"OK\n")
+        os.close(ready_fd)
+    except BaseException as exc:  # a forked child must never return into its parent's code
+        with contextlib.suppress(OSError):
+            os.write(ready_fd, f"ERR {exc}\n".encode())
+        os._exit(1)
+    while True:
+        signal.pause()
 
 
 def detach_stdio(log_path: Path, keep_fd: int) -> None:
@@ -505,8 +645,10 @@ def become_daemon(name: str, root: Path, report_fd: int) -> None:
         write_atomic(root / PROC_DIR / f"{name}.pid", f"{os.getpid()}\n")
         if name == "stored":
             write_atomic(root / STORE_FILE, f"{os.getpid()} init\n")
+        daemon.start_children()
     except (StartError, OSError) as exc:
         daemon.ctx.log(f"start failed: {exc}")
+        signal_pids(daemon.live_children(), signal.SIGKILL)
         os.write(report_fd, f"ERR {exc}\n".encode())
         os._exit(1)
     daemon.ctx.log(f"started as {root / 'lib' / name}")
@@ -581,6 +723,17 @@ def stored_status(root: Path, verbose: bool) -> int:
     if verbose:
         print(f"stored: running (pid {pids[0]}), store is ready")
     return 0
+
+
+def program_main(name: str, root: str, argv: Sequence[str]) -> int:
+    """Entry point of ROOT/lib/<program> (tcp_smtp_server, ...): only its daemon runs it."""
+    del root, argv
+    parents = [d for d, programs in CHILD_PROGRAMS.items() if name in programs]
+    if name not in PROGRAMS or not parents:
+        print(f"unknown program {name}", file=sys.stderr)
+        return 2
+    print(f"{name}: started by the {parents[0]} only (msstart smtp)", file=sys.stderr)
+    return 1
 
 
 def daemon_main(name: str, root: str, argv: Sequence[str]) -> int:

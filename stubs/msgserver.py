@@ -2,8 +2,10 @@
 
 The real product cannot be installed here, so `build_server_root` lays out a directory that
 looks and behaves like one to an agent: `lib/msstart`, daemons under `lib/` whose argv[0]
-and process name match the real ones, `lib/stored -t -v`, `sbin/immonitor-access`,
-`sbin/configutil`, listeners on 127.0.0.1, and fault switches under `faults/`.
+and process name match the real ones, the MTA's child programs (`lib/tcp_smtp_server`,
+`lib/tcp_lmtp_server` forked by the dispatcher, `lib/tcp_smtp_client` by the job
+controller), `lib/stored -t -v`, `sbin/immonitor-access`, `sbin/configutil`, listeners on
+127.0.0.1, and fault switches under `faults/` (listed in stubs.msg_common).
 
     python -m stubs.msgserver build DIR [--type MSG|MMP] [--domain D] [--port KEY=N]...
     python -m stubs.msgserver stop-all DIR
@@ -34,6 +36,7 @@ from stubs.msg_common import (
     LOG_DIR,
     PORT_KEYS,
     PROC_DIR,
+    PROGRAMS,
     SETTINGS_FILE,
     USERS_FILE,
     find_pids,
@@ -64,6 +67,8 @@ SCRIPTS: Final[Mapping[str, tuple[str, str, str]]] = {
     "immonitor-access": ("sbin", "stubs.msg_immonitor", "immonitor_main(ROOT, sys.argv[1:])"),
     "configutil": ("sbin", "stubs.msg_configutil", "configutil_main(ROOT, sys.argv[1:])"),
     **{d: ("lib", "stubs.msgdaemon", f"daemon_main({d!r}, ROOT, sys.argv[1:])") for d in DAEMONS},
+    # Only their daemon runs them (forked); run directly, they refuse.
+    **{p: ("lib", "stubs.msgdaemon", f"program_main({p!r}, ROOT, sys.argv[1:])") for p in PROGRAMS},
 }
 
 SCRIPT_TEMPLATE: Final = """#!{python}
@@ -120,19 +125,23 @@ class StandInServer:
 
     # --- processes ---
     def pids(self, name: str) -> list[int]:
-        """Live (non-zombie) processes of that daemon whose argv[0] is ROOT/lib/<name>."""
+        """Live (non-zombie) processes of that daemon or child program (tcp_smtp_server,
+        tcp_lmtp_server, tcp_smtp_client; orphaned ones too) whose argv[0] is
+        ROOT/lib/<name>."""
         _check_daemon(name)
         return find_pids(self.root, name)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> list[int]:
-        """Signal every process of that daemon; returns the pids signalled."""
+        """Signal every process of that daemon or child program; returns the pids
+        signalled."""
         pids = self.pids(name)
         signal_pids(pids, sig)
         return pids
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """SIGKILL every process started from this root (daemons, and msstart or
-        immonitor-access runs still going) and wait until all are gone."""
+        """SIGKILL every process started from this root (daemons, their child programs,
+        orphaned or not, and msstart or immonitor-access runs still going) and wait until
+        all are gone."""
         for _ in range(3):
             pids = find_root_processes(self.root)
             if not pids:
@@ -175,8 +184,9 @@ class StandInServer:
 
 
 def _check_daemon(name: str) -> None:
-    if name not in DAEMONS:
-        raise ValueError(f"unknown daemon {name!r}; known: {', '.join(DAEMONS)}")
+    if name not in DAEMONS and name not in PROGRAMS:
+        known = ", ".join((*DAEMONS, *PROGRAMS))
+        raise ValueError(f"unknown daemon or program {name!r}; known: {known}")
 
 
 def _check_fault(fault: str) -> None:

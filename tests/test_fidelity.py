@@ -193,3 +193,53 @@ def test_every_subcommand_answers_help(command: str) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "usage" in done.stdout.lower()
+
+
+# --- clean and offline leave nothing of the instance behind ------------------------------
+
+MTA_HELPERS = ("tcp_smtp_server", "tcp_lmtp_server", "tcp_smtp_client")
+
+
+def test_clean_stops_mta_workers_that_outlive_msstart(
+    agents: Agents, server: StandInServer
+) -> None:
+    mta = {**values(server, "smtp"), "MsgHost": ("mail.jesagent.test",)}
+    imap = values(server, "imap")
+    start(server, "store", "imap")
+    assert agents.call("SunJESMsg", "online", "mta", mta).code == 0
+    assert all(server.pids(name) for name in MTA_HELPERS)
+    server.inject("smtp.orphan-workers")
+    outcome = agents.call(
+        "SunJESMsg", "clean", "mta", mta, reason=CleanReason.MONITOR_HUNG, aep_timeout=12
+    )
+    assert outcome.code == 0, outcome.lines
+    assert not any(server.pids(name) for name in (*MTA_HELPERS, "dispatcher"))
+    assert outcome.logged("sent SIGTERM")
+    assert server.pids("stored")  # the core's and the imap resource's processes live on
+    assert server.pids("imapd")
+    assert agents.call("SunJESMsg", "monitor", "imap", imap).code == 110
+
+
+def test_offline_also_stops_orphaned_workers(agents: Agents, server: StandInServer) -> None:
+    mta = {**values(server, "smtp"), "MsgHost": ("mail.jesagent.test",)}
+    start(server, "store")
+    agents.call("SunJESMsg", "online", "mta", mta)
+    server.inject("smtp.orphan-workers")
+    assert agents.call("SunJESMsg", "offline", "mta", mta, aep_timeout=12).code == 0
+    assert not any(server.pids(name) for name in MTA_HELPERS)
+    server.clear("smtp.orphan-workers")
+    start(server, "smtp")  # the MTA starts again cleanly
+    assert agents.call("SunJESMsg", "monitor", "mta", mta).code == 110
+
+
+def test_orphaned_workers_alone_make_offline_act(agents: Agents, server: StandInServer) -> None:
+    """The dispatcher is gone but its workers linger: offline still has work to do."""
+    mta = {**values(server, "smtp"), "MsgHost": ("mail.jesagent.test",)}
+    start(server, "store")
+    agents.call("SunJESMsg", "online", "mta", mta)
+    server.inject("smtp.orphan-workers")
+    subprocess.run([str(server.msstart), "-k", "smtp"], check=True, capture_output=True)
+    assert server.pids("tcp_smtp_server")
+    assert agents.call("SunJESMsg", "monitor", "mta", mta).code == 100
+    assert agents.call("SunJESMsg", "offline", "mta", mta, aep_timeout=12).code == 0
+    assert not any(server.pids(name) for name in MTA_HELPERS)

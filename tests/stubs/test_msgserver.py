@@ -10,12 +10,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import psutil
 import pytest
 
-from stubs.msg_common import DAEMONS, find_root_processes, wait_gone
+from stubs.msg_common import (
+    CHILD_PROGRAMS,
+    DAEMONS,
+    ORPHAN_FAULT,
+    PROGRAMS,
+    find_root_processes,
+    wait_gone,
+)
 from stubs.msgserver import StandInServer, build_server_root
 
 # The agent may run the tools from anywhere, with almost no environment.
@@ -24,6 +32,8 @@ MINIMAL_ENV = {"PATH": "/usr/bin:/bin"}
 PASSWORD = "probe-secret"
 CORE = ("watcher", "stored", "imsched")
 MSG_STARTED = (*CORE, "enpd", "imapd", "popd", "mshttpd", "dispatcher", "job_controller")
+# (parent daemon, child program) pairs of the MTA.
+MTA_CHILDREN = [(parent, child) for parent, kids in CHILD_PROGRAMS.items() for child in kids]
 
 
 def run(
@@ -68,7 +78,7 @@ def target(server: StandInServer, key: str, threshold: float = 5.0) -> str:
 
 def assert_nothing_left(server: StandInServer) -> None:
     assert find_root_processes(server.root) == []
-    for name in DAEMONS:
+    for name in (*DAEMONS, *PROGRAMS):
         assert server.pids(name) == []
 
 
@@ -373,6 +383,120 @@ def test_stop_all_leaves_nothing(msg: StandInServer) -> None:
     finally:
         hung.kill()
         hung.wait()
+
+
+# --- the MTA's child programs -------------------------------------------------------------
+
+
+def mta_children(server: StandInServer) -> dict[str, list[int]]:
+    return {name: server.pids(name) for name in PROGRAMS}
+
+
+def all_gone(pids: Sequence[int]) -> bool:
+    """Gone for good: not even a zombie left to reap."""
+    return not any(psutil.pid_exists(pid) for pid in pids)
+
+
+def test_mta_child_programs_are_known() -> None:
+    assert set(PROGRAMS) == {"tcp_smtp_server", "tcp_lmtp_server", "tcp_smtp_client"}
+    assert ORPHAN_FAULT == "smtp.orphan-workers"
+
+
+@pytest.mark.parametrize(("parent", "child"), MTA_CHILDREN)
+def test_child_program_runs_under_its_daemon(
+    running: StandInServer, parent: str, child: str
+) -> None:
+    (ppid,) = running.pids(parent)
+    (pid,) = running.pids(child)
+    proc = psutil.Process(pid)
+    assert proc.cmdline() == [str(running.root / "lib" / child)]
+    assert Path(f"/proc/{pid}/comm").read_text() == f"{child}\n"
+    assert proc.name() == child
+    assert proc.ppid() == ppid
+    assert pid in [kid.pid for kid in psutil.Process(ppid).children()]
+    assert os.readlink(f"/proc/{pid}/fd/0") == os.devnull
+    # The children hold none of the daemon's listeners, so only the daemon answers.
+    assert not [c for c in proc.net_connections() if c.status == psutil.CONN_LISTEN]
+
+
+def test_msstart_k_smtp_takes_the_children_along(msg: StandInServer) -> None:
+    assert msstart(msg, "smtp").returncode == 0
+    children = mta_children(msg)
+    assert all(len(pids) == 1 for pids in children.values()), children
+    done = msstart(msg, "-k", "smtp")
+    assert done.returncode == 0, done.stdout
+    # Gone (and reaped by their parent) by the time msstart returns.
+    assert all_gone([pid for pids in children.values() for pid in pids])
+    assert mta_children(msg) == {name: [] for name in PROGRAMS}
+
+
+def test_children_follow_a_killed_daemon(msg: StandInServer) -> None:
+    assert msstart(msg, "smtp").returncode == 0
+    children = [pid for pids in mta_children(msg).values() for pid in pids]
+    msg.kill("dispatcher")
+    msg.kill("job_controller")
+    assert wait_gone(children, timeout=3.0) == []
+
+
+def test_sigterm_to_a_child_is_reaped(msg: StandInServer) -> None:
+    assert msstart(msg, "smtp").returncode == 0
+    (pid,) = msg.kill("tcp_smtp_server", signal.SIGTERM)
+    assert eventually(lambda: all_gone([pid]))  # no zombie left under the dispatcher
+    assert len(msg.pids("dispatcher")) == 1
+    assert msstart(msg, "-k", "smtp").returncode == 0
+
+
+def reparented(pid: int, old_parent: int) -> bool:
+    return psutil.Process(pid).ppid() != old_parent
+
+
+def test_orphan_workers_fault(msg: StandInServer) -> None:
+    assert msstart(msg, "smtp").returncode == 0
+    parents = {name: msg.pids(name)[0] for name in CHILD_PROGRAMS}
+    children = mta_children(msg)
+    msg.inject(ORPHAN_FAULT)  # read when the parent exits: works on a running MTA
+    done = msstart(msg, "-k", "smtp")
+    assert done.returncode == 0, done.stdout
+    assert msg.pids("dispatcher") == msg.pids("job_controller") == []
+    assert mta_children(msg) == children
+    for parent, child in MTA_CHILDREN:
+        (pid,) = children[child]
+        # Reparented (to init, or to a subreaper), still running under its own name.
+        assert eventually(partial(reparented, pid, parents[parent]))
+        assert psutil.Process(pid).cmdline() == [str(msg.root / "lib" / child)]
+    # The orphans hold no port: the MTA starts again beside them and answers.
+    assert msstart(msg, "smtp").returncode == 0
+    flags = ["-S", target(msg, "smtp"), "-C", target(msg, "lmtp")]
+    assert monitor(msg, f"probe@{msg.domain}", *flags).returncode == 0
+    assert all(len(pids) == 2 for pids in mta_children(msg).values())
+    orphans = [pid for pids in children.values() for pid in pids]
+    for name in PROGRAMS:
+        msg.kill(name, signal.SIGTERM)
+    assert wait_gone(orphans, timeout=2.0) == []
+    # The fresh children were SIGTERMed too; the daemons reap them.
+    assert eventually(lambda: mta_children(msg) == {name: [] for name in PROGRAMS})
+    assert msstart(msg, "-k", "smtp").returncode == 0
+
+
+def test_stop_all_takes_orphans(msg: StandInServer) -> None:
+    msg.inject(ORPHAN_FAULT)
+    assert msstart(msg, "smtp").returncode == 0
+    msg.kill("dispatcher")  # SIGKILL: the workers stay, orphaned
+    assert len(msg.pids("tcp_smtp_server")) == 1
+    msg.stop_all()
+    assert_nothing_left(msg)
+
+
+def test_child_program_refuses_to_run_alone(msg: StandInServer) -> None:
+    done = run([msg.daemon_path("tcp_smtp_server")])
+    assert done.returncode == 1
+    assert "dispatcher" in done.stderr
+    assert msg.pids("tcp_smtp_server") == []
+
+
+def test_unknown_name_is_rejected(msg: StandInServer) -> None:
+    with pytest.raises(ValueError, match="unknown daemon"):
+        msg.pids("tcp_bogus_server")
 
 
 # --- MMP and the command line -------------------------------------------------------------
