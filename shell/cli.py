@@ -9,13 +9,15 @@ jesagent uninstall [--agents-dir DIR] [--conf-dir DIR]
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jescore.policy.registry import POLICIES
+from jescore.policy.catalog import TYPE_MODULES as POLICIES  # the type names, cheaply
 from jescore.policy.vcs import EntryPoint
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 USAGE_ERROR = 2
 
@@ -55,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shell import doctor
 
         return doctor.main(args[1:])
+    import argparse  # not on the entry points' path: they never parse options
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(
         prog="jesagent", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

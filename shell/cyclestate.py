@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 DEFAULT_STATE_DIR = "/var/VRTSvcs/lock/jesagent"
@@ -28,7 +27,7 @@ def state_file(type_name: str, resource: str, kind: str = "cycle") -> Path:
     return state_dir() / f"{type_name}.{resource}.{kind}"
 
 
-def _read(target: Path) -> str | None:
+def _read(target: Path, limit: int = MAX_BYTES) -> str | None:
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError:
@@ -36,7 +35,7 @@ def _read(target: Path) -> str | None:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None  # a FIFO or a device planted there is never read
-        return os.read(fd, MAX_BYTES).decode("ascii").strip()
+        return os.read(fd, limit).decode("ascii").strip()
     except (OSError, UnicodeDecodeError):
         return None
     finally:
@@ -61,11 +60,42 @@ def save_verdict(type_name: str, resource: str, state: str) -> str | None:
     return None
 
 
+PIDS_LIMIT = 4096  # a resource has a handful of processes; more is not a cache of ours
+
+
+def read_pids(type_name: str, resource: str) -> tuple[tuple[int, float], ...] | None:
+    """The (pid, start time) pairs kept by the last monitor; None when missing or damaged."""
+    text = _read(state_file(type_name, resource, "pids"), PIDS_LIMIT)
+    if not text:
+        return None
+    found: list[tuple[int, float]] = []
+    for line in text.splitlines():
+        pid, _, started = line.partition(" ")
+        if not (pid.isascii() and pid.isdigit()):
+            return None
+        try:
+            found.append((int(pid), float(started)))
+        except ValueError:
+            return None
+    return tuple(found)
+
+
+def save_pids(type_name: str, resource: str, pids: tuple[tuple[int, float], ...]) -> str | None:
+    """Keep the pairs (repr keeps each start time exact); why not, or None."""
+    try:
+        _write(state_file(type_name, resource, "pids"), "\n".join(f"{p} {t!r}" for p, t in pids))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
 def write_count(type_name: str, resource: str, count: int) -> None:
     _write(state_file(type_name, resource), str(count))
 
 
 def _write(target: Path, text: str) -> None:
+    import tempfile  # only when something changed
+
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".cycle-")  # mode 0600
     try:

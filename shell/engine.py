@@ -19,6 +19,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadPids,
     LoadVerdict,
     Log,
     Machine,
@@ -28,16 +29,26 @@ from jescore.policy.actions import (
     Signal,
     StartLog,
     StoreCount,
+    StorePids,
     StoreVerdict,
     Wait,
 )
 from jescore.policy.agentlog import Msg
+from jescore.policy.catalog import TYPE_MODULES
 from jescore.policy.checks import LogLevel
 from jescore.policy.commands import ProgramResult
 from jescore.policy.procedures import entry_point
-from jescore.policy.registry import POLICIES
+from jescore.policy.resource import ResourcePolicy
 from jescore.policy.vcs import FAILURE_EXIT, EntryPoint
 from shell.system import LiveSystem, System
+
+
+def policy_of(type_name: str) -> ResourcePolicy:
+    """The type's policy, importing only its own module."""
+    import importlib
+
+    policy: ResourcePolicy = importlib.import_module(TYPE_MODULES[type_name]).POLICY
+    return policy
 
 
 def run(type_name: str, entry_name: str, argv: Sequence[str]) -> int:
@@ -53,7 +64,7 @@ def carry_out(type_name: str, entry: EntryPoint, argv: Sequence[str], system: Sy
     zones_exist, agent_zone = system.zones()
     host = Host(zones_exist, agent_zone, system.logdbg(), system.halog())
     try:
-        return interpret(entry_point(POLICIES[type_name], entry, argv, host), system)
+        return interpret(entry_point(policy_of(type_name), entry, argv, host), system)
     except Exception as error:
         system.log(
             LogLevel.ERROR, Msg.COMMAND_FAILED, f"internal error: {type(error).__name__}: {error}"
@@ -93,6 +104,10 @@ def perform(action: Action, system: System, plain: dict[str, str]) -> object:
             return system.store_count(resource, count)
         case ForgetCount(resource):
             system.forget_count(resource)
+        case LoadPids(resource):
+            return system.load_pids(resource)
+        case StorePids(resource, pids):
+            return system.store_pids(resource, pids)
         case LoadVerdict(resource):
             return system.load_verdict(resource)
         case StoreVerdict(resource, state):

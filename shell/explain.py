@@ -175,9 +175,10 @@ def gather(reading: core.Reading) -> core.Observed | None:
     type_name, resource = reading.declaration.type_name, reading.parsed.resource
     stored = cyclestate.read_count(type_name, resource)
     last = cyclestate.read_verdict(type_name, resource)
+    cached = cyclestate.read_pids(type_name, resource)
     zone = zoneinfo.current_zone() if zoneinfo.ON_SOLARIS else None
     return core.Observed(
-        snapshot, stored, zone, zoneinfo.ON_SOLARIS, frozenset(programs), last_verdict=last
+        snapshot, stored, zone, zoneinfo.ON_SOLARIS, frozenset(programs), last, cached
     )
 
 

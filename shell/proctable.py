@@ -1,15 +1,21 @@
-"""The process table through psutil: one scan per observation, signals only after a re-check."""
+"""The process table: one scan per observation, signals only after a re-check.
+
+On Linux the scan reads /proc directly (shell.procfs); elsewhere, and for every signal,
+psutil does the work. psutil is imported only when it is used.
+"""
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Collection
-
-import psutil
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
 from jescore.policy.actions import SignalOutcome
 from jescore.policy.processes import COMM_LENGTH, Identity, ProcessInfo
-from shell import zoneinfo
+from shell import procfs, zoneinfo
+
+if TYPE_CHECKING:
+    import psutil
 
 
 def _wanted(name: str, names: Collection[str]) -> bool:
@@ -18,12 +24,35 @@ def _wanted(name: str, names: Collection[str]) -> bool:
     return len(name) == COMM_LENGTH and any(n.startswith(name) for n in names)
 
 
-def scan(names: Collection[str], *, descendants: bool = False) -> tuple[ProcessInfo, ...]:
+def scan(
+    names: Collection[str], *, descendants: bool = False, pids: Iterable[int] | None = None
+) -> tuple[ProcessInfo, ...]:
     """Every process whose name is one of `names` (and, with `descendants`, every process
-    descended from one, each with its parent pid); cheap fields for all, the command line
-    (and the working directory, for a relative program path) only for those candidates."""
+    descended from one, each with its parent pid); with `pids`, only those processes."""
+    if procfs.AVAILABLE and not zoneinfo.ON_SOLARIS:
+        return procfs.scan(names, descendants=descendants, pids=pids)
+    return scan_psutil(names, descendants=descendants, pids=pids)
+
+
+def scan_psutil(
+    names: Collection[str], *, descendants: bool = False, pids: Iterable[int] | None = None
+) -> tuple[ProcessInfo, ...]:
+    """The portable scan: cheap fields for all, the command line (and the working
+    directory, for a relative program path) only for the candidates."""
+    import psutil
+
     fields = ["name", "ppid"] if descendants else ["name"]
-    table = list(psutil.process_iter(fields))
+    if pids is not None:
+        table = []
+        for pid in pids:
+            try:
+                proc = psutil.Process(pid)
+                proc.info = proc.as_dict(fields)
+            except psutil.Error:
+                continue
+            table.append(proc)
+    else:
+        table = list(psutil.process_iter(fields))
     wanted = [p for p in table if _wanted(p.info.get("name") or "", names)]
     if descendants:
         wanted = _with_descendants(table, wanted)
@@ -69,6 +98,8 @@ def _with_descendants(
 
 def signal_if_same(identity: Identity, sig: signal.Signals) -> SignalOutcome:
     """Send `sig` only if the pid still runs the very process we observed."""
+    import psutil
+
     try:
         proc = psutil.Process(identity.pid)
         with proc.oneshot():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from jescore.policy.commands import ConnectResult, ProgramResult
+
+if TYPE_CHECKING:  # loaded when first needed: a monitor that runs nothing never pays
+    import socket
+    import subprocess
 
 OUTPUT_LIMIT = 64 * 1024  # more than any status tool prints; the rest is not read
 REAP_SECONDS = 1.0
@@ -35,6 +37,9 @@ def run_program(
     behind may keep writing to the standard output it inherited, and on a pipe whose reader
     has gone that write would kill it (SIGPIPE).
     """
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryFile() as sink:
         try:
             child = subprocess.Popen(  # noqa: S603 - argv from the policy; no shell, ever
@@ -59,6 +64,8 @@ def run_program(
 
 
 def _wait(child: subprocess.Popen[bytes], stdin_data: bytes | None, timeout: float) -> int | None:
+    import subprocess
+
     if stdin_data is not None and child.stdin is not None:
         try:
             child.stdin.write(stdin_data)
@@ -86,12 +93,16 @@ def stop_group(child: subprocess.Popen[bytes], *, reap: bool = True) -> None:
             os.kill(child.pid, signal.SIGKILL)
     if not reap:
         return
+    import subprocess
+
     with contextlib.suppress(subprocess.TimeoutExpired):  # stuck in the kernel: reaped at exit
         child.wait(timeout=REAP_SECONDS)
 
 
 def connect(host: str, port: int, *, timeout: float, tls: bool = False) -> ConnectResult:
     """Open a TCP connection (and, if asked, complete a TLS handshake), then close it."""
+    import socket
+
     deadline = time.monotonic() + max(timeout, 0.1)
     try:
         addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -11,7 +11,6 @@ import os
 import signal
 import stat
 import time
-from pathlib import Path
 from typing import Protocol
 
 from returns.result import Result
@@ -69,6 +68,10 @@ class System(Protocol):
     def forget_count(self, resource: str) -> None: ...
 
     def load_verdict(self, resource: str) -> str | None: ...
+
+    def load_pids(self, resource: str) -> tuple[tuple[int, float], ...] | None: ...
+
+    def store_pids(self, resource: str, pids: tuple[tuple[int, float], ...]) -> str | None: ...
 
     def store_verdict(self, resource: str, state: str) -> str | None: ...
 
@@ -149,6 +152,12 @@ class LiveSystem:
     def load_verdict(self, resource: str) -> str | None:
         return cyclestate.read_verdict(self.type_name, resource)
 
+    def load_pids(self, resource: str) -> tuple[tuple[int, float], ...] | None:
+        return cyclestate.read_pids(self.type_name, resource)
+
+    def store_pids(self, resource: str, pids: tuple[tuple[int, float], ...]) -> str | None:
+        return cyclestate.save_pids(self.type_name, resource, pids)
+
     def store_verdict(self, resource: str, state: str) -> str | None:
         return cyclestate.save_verdict(self.type_name, resource, state)
 
@@ -174,7 +183,7 @@ def observe(watch: Watch, identify_limit: float) -> Snapshot:
     """One look at what the watch names: one scan of the process table, the files, which
     paths are executables, and the output of the first identify command that exists."""
     files = {path: read_small_file(path) for path in watch.files}
-    executables = frozenset(p for p in watch.paths if os.access(p, os.X_OK) and Path(p).is_file())
+    executables = frozenset(p for p in watch.paths if os.access(p, os.X_OK) and os.path.isfile(p))
     outputs: dict[tuple[str, ...], str] = {}
     for command in watch.identify:
         if command[0] in executables:  # the first program that exists, and only that one
@@ -182,7 +191,9 @@ def observe(watch: Watch, identify_limit: float) -> Snapshot:
             break
     processes: tuple[ProcessInfo, ...] = ()
     if watch.process_names:
-        processes = proctable.scan(watch.process_names, descendants=watch.descendants)
+        processes = proctable.scan(
+            watch.process_names, descendants=watch.descendants, pids=watch.pids
+        )
     return Snapshot(processes, files, executables, outputs)
 
 

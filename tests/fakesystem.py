@@ -60,6 +60,7 @@ class FakeSystem:
     plaintexts: list[str] = field(default_factory=list)
     watchdog: tuple[float, int] | None = None
     verdict: str | None = None
+    pids: tuple[tuple[int, float], ...] | None = None
 
     def __post_init__(self) -> None:
         self.stored = self.scenario.stored
@@ -92,6 +93,8 @@ class FakeSystem:
 
     def observe(self, watch: Watch, identify_limit: float) -> Snapshot:
         procs = tuple(self.processes) if watch.process_names else ()
+        if watch.pids is not None:
+            procs = tuple(p for p in procs if p.pid in watch.pids)
         return Snapshot(procs, dict.fromkeys(watch.files), frozenset(watch.paths))
 
     def load_count(self, resource: str) -> int | None:
@@ -105,6 +108,13 @@ class FakeSystem:
 
     def forget_count(self, resource: str) -> None:
         self.stored = None
+
+    def load_pids(self, resource: str) -> tuple[tuple[int, float], ...] | None:
+        return self.pids
+
+    def store_pids(self, resource: str, pids: tuple[tuple[int, float], ...]) -> str | None:
+        self.pids = pids
+        return None
 
     def load_verdict(self, resource: str) -> str | None:
         return self.verdict

@@ -127,6 +127,23 @@ class ForgetCount:
 
 
 @dataclass(frozen=True)
+class LoadPids:
+    """Read the processes the last monitor's first level found, as (pid, start time)
+    pairs -> tuple[tuple[int, float], ...] | None."""
+
+    resource: str
+
+
+@dataclass(frozen=True)
+class StorePids:
+    """Keep the processes this first level found, for the next monitor -> None, or why
+    they could not be kept."""
+
+    resource: str
+    pids: tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
 class LoadVerdict:
     """Read the state this resource's last monitor on this node answered -> str | None."""
 
@@ -194,8 +211,8 @@ class Debug:
 
 
 Action = (
-    StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | LoadVerdict
-    | StoreVerdict | Run | Connect | Signal | Wait | Log | Debug
+    StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | LoadPids
+    | StorePids | LoadVerdict | StoreVerdict | Run | Connect | Signal | Wait | Log | Debug
 )  # fmt: skip
 
 # What each action expects back: the interpreter's side of the contract, as data.
@@ -206,6 +223,8 @@ RESULT_TYPES: dict[type, tuple[type, ...]] = {
     LoadCount: (int, type(None)),
     StoreCount: (str, type(None)),
     ForgetCount: (type(None),),
+    LoadPids: (tuple, type(None)),
+    StorePids: (str, type(None)),
     LoadVerdict: (str, type(None)),
     StoreVerdict: (str, type(None)),
     Run: (ProgramResult,),

@@ -31,6 +31,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadPids,
     LoadVerdict,
     Log,
     Machine,
@@ -45,6 +46,7 @@ from jescore.policy.actions import (
     SignalOutcome,
     StartLog,
     StoreCount,
+    StorePids,
     StoreVerdict,
     Wait,
 )
@@ -86,6 +88,7 @@ from jescore.policy.resource import (
     MONITOR_PROGRAM,
     RES_LOG_LEVEL,
     SECOND_LEVEL_MONITOR,
+    FirstLevel,
     ResourcePolicy,
     Snapshot,
     Watch,
@@ -553,7 +556,7 @@ def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
     """Count the cycle, look for the processes, probe when due, run MonitorProgram when
     the verdict table says so, and fold it all into the verdict; and whether the first
     level found the resource half there."""
-    policy, cfg = call.policy, call.cfg
+    cfg = call.cfg
     every = cfg[SECOND_LEVEL_MONITOR]
     stored = (yield from ask(call, LoadCount(call.resource))) if every > 0 else None
     assert stored is None or isinstance(stored, int)
@@ -569,8 +572,7 @@ def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
                 f"cannot save the monitor cycle count: {problem}; "
                 "the second level runs on every cycle until it can",
             )
-    snap = yield from observe(call, policy.watch(cfg))
-    first = policy.first_level(cfg, snap)
+    snap, first = yield from first_look(call)
     yield from log(call, LogLevel.TRACE, Msg.FIRST_LEVEL, first.summary)
     for note in first.notes:
         yield from log(call, LogLevel.INFO, Msg.FIRST_LEVEL, note)
@@ -585,6 +587,31 @@ def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
         program = yield from monitor_program(call)
     partial = bool(first.found) and not first.ok
     return decide(first.ok, first.summary, second, second_reason, program), partial
+
+
+def first_look(call: Call) -> Step[tuple[Snapshot, FirstLevel]]:
+    """The first level, tried first on just the processes the last monitor found, each
+    still the same process (pid and start time): a running resource then costs a few reads
+    on any size of process table. Any doubt (a pid gone, reused or replaced, a process
+    missing, a cache unreadable) means the full look, whose findings are kept for next
+    time."""
+    policy, cfg = call.policy, call.cfg
+    watch = policy.watch(cfg)
+    value = yield from ask(call, LoadPids(call.resource))
+    cached = tuple(value) if isinstance(value, tuple) else ()
+    if cached:
+        snap = yield from observe(call, replace(watch, pids=tuple(pid for pid, _ in cached)))
+        same = set(cached)
+        verified = tuple(p for p in snap.processes if (p.pid, p.create_time) in same)
+        first = policy.first_level(cfg, replace(snap, processes=verified))
+        if first.ok:
+            return snap, first
+    snap = yield from observe(call, watch)
+    first = policy.first_level(cfg, snap)
+    found = tuple((p.pid, p.create_time) for p in first.found) if first.ok else ()
+    if found != cached:
+        yield from ask(call, StorePids(call.resource, found))
+    return snap, first
 
 
 def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:

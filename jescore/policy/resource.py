@@ -51,6 +51,7 @@ class Watch:
     paths: tuple[str, ...] = ()  # tell which exist as executables
     identify: tuple[tuple[str, ...], ...] = ()  # run those whose program exists; keep output
     descendants: bool = False  # also every descendant of the named processes, with ppids
+    pids: tuple[int, ...] | None = None  # look at these processes only (the pid cache)
 
 
 @dataclass(frozen=True)

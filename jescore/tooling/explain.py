@@ -36,6 +36,7 @@ from jescore.policy.actions import (
     ForgetCount,
     Host,
     LoadCount,
+    LoadPids,
     LoadVerdict,
     Log,
     Observe,
@@ -46,6 +47,7 @@ from jescore.policy.actions import (
     SignalOutcome,
     StartLog,
     StoreCount,
+    StorePids,
     StoreVerdict,
     Wait,
 )
@@ -109,6 +111,7 @@ class Observed:
     zones_exist: bool = False
     checked: frozenset[str] = frozenset()  # the paths whose presence was looked at
     last_verdict: str | None = None  # what the last monitor on this node answered
+    cached_pids: tuple[tuple[int, float], ...] | None = None  # what it found, with start times
 
 
 # --- reading the arguments -----------------------------------------------------------
@@ -230,6 +233,8 @@ class _World:
         seen = self.observed.snapshot
         watch = action.watch
         processes = tuple(self.processes) if watch.process_names else ()
+        if watch.pids is not None:
+            processes = tuple(p for p in processes if p.pid in watch.pids)
         files = {path: seen.files.get(path) for path in watch.files}
         outputs = {c: seen.outputs[c] for c in watch.identify if c in seen.outputs}
         return Snapshot(processes, files, seen.executables & set(watch.paths), outputs)
@@ -313,6 +318,8 @@ class _World:
                 return self.observed.stored_cycle, False
             case LoadVerdict():
                 return self.observed.last_verdict, False
+            case LoadPids():
+                return self.observed.cached_pids, False
         return None, False
 
 
@@ -346,6 +353,11 @@ def describe(action: Action, value: object, at: float, assumed: bool) -> Step:
             return Step(at, "count", f"store the count {count}", "stored")
         case ForgetCount():
             return Step(at, "count", "remove the stored count", "removed")
+        case LoadPids():
+            return Step(at, "cache", "read the processes the last monitor found", str(value))
+        case StorePids(_, pids):
+            shown = ", ".join(str(pid) for pid, _ in pids) or "none"
+            return Step(at, "cache", f"keep the processes found: {shown}", "kept")
         case LoadVerdict():
             return Step(at, "verdict", "read the last verdict on this node", str(value))
         case StoreVerdict(_, state):

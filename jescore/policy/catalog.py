@@ -1,0 +1,13 @@
+"""Which module of jescore.policy holds each resource type, by its VCS type name.
+
+An entry point loads only its own type's module (every VCS call is a new process, and
+import time is most of a monitor's cost); jescore.policy.registry loads them all.
+"""
+
+from __future__ import annotations
+
+TYPE_MODULES: dict[str, str] = {
+    "SunJESMsg": "jescore.policy.sunjesmsg",
+    "SunJESAdm": "jescore.policy.sunjesadm",
+    "SunJESLDAP": "jescore.policy.sunjesldap",
+}

@@ -1,0 +1,212 @@
+"""make bench (second part): one SunJESMsg monitor call, first level only, against the
+original agent's documented check, on process tables of several sizes.
+
+    python -m tests.bench_monitor [--sizes 100,1000,10000] [--runs 9] [--write docs/performance.md]
+
+For each size the machine is filled with idle processes (`sleep`) up to that many, then
+these are timed, interleaved, and their medians compared:
+
+    monitor, online    the installed entry point; the imap and pop resource runs
+    monitor, offline   the same resource on a standby node: nothing of it runs
+    ps pipeline        ps auxww | grep <ServerRoot> | grep imapd | grep -v grep
+    perl scan          perl reading `ps -eo pid,args` for <ServerRoot>/lib/imapd
+
+The ratios are monitor / ps pipeline. Every process started here is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jescore.policy import argv as vcs_argv
+from jescore.policy.sunjesmsg import DECLARATION
+from stubs.msgserver import StandInServer, build_server_root
+
+TARGETS_ONLINE = {100: 2.5, 1000: 1.0, 10000: 0.3}
+TARGETS_OFFLINE = {1000: 1.0, 10000: 0.3}
+SPREAD_TARGET = 1.5  # monitor(10,000) / monitor(100), resource online
+
+
+def process_count() -> int:
+    return sum(1 for name in os.listdir("/proc") if name.isdigit())
+
+
+@dataclass
+class Fillers:
+    """Idle processes that bring the process table to a given size."""
+
+    children: list[subprocess.Popen[bytes]]
+
+    def fill_to(self, size: int) -> None:
+        while len(self.children) and process_count() > size:
+            self.children.pop().kill()
+        missing = size - process_count()
+        for _ in range(max(missing, 0)):
+            self.children.append(
+                subprocess.Popen(
+                    ["sleep", "100000"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+                )
+            )
+        for child in self.children:
+            child.poll()
+
+    def stop(self) -> None:
+        for child in self.children:
+            child.kill()
+        for child in self.children:
+            child.wait()
+        self.children.clear()
+
+
+def timed(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    began = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, env=env, check=False)
+    return time.perf_counter() - began, done.returncode
+
+
+@dataclass
+class Subject:
+    label: str
+    argv: list[str]
+    env: dict[str, str] | None
+    expect: int | None  # the exit code it must give, or None
+
+
+def measure(subjects: Sequence[Subject], runs: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {s.label: [] for s in subjects}
+    for _ in range(runs):
+        for subject in subjects:  # interleaved, so drift hits every subject alike
+            seconds, code = timed(subject.argv, subject.env)
+            if subject.expect is not None and code != subject.expect:
+                raise SystemExit(f"{subject.label} answered {code}, not {subject.expect}")
+            samples[subject.label].append(seconds)
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+def setup(folder: Path) -> tuple[StandInServer, StandInServer, Path, dict[str, str]]:
+    running = build_server_root(folder / "active", stop_timeout=3)
+    standby = build_server_root(folder / "standby", stop_timeout=3)
+    agents = folder / "agents"
+    subprocess.run(
+        [sys.executable, "-m", "shell.cli", "install", "--agents-dir", str(agents),
+         "--conf-dir", str(folder / "conf")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run([str(running.msstart), "store", "imap", "pop"], check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "JESAGENT_LOG": str(folder / "log"),
+        "JESAGENT_STATE_DIR": str(folder / "state"),
+        "VCS_HOME": str(folder / "no-vcs"),
+    }
+    return running, standby, agents, env
+
+
+def monitor_argv(agents: Path, server: StandInServer, resource: str) -> list[str]:
+    values = {
+        "ServerRoot": (str(server.root),),
+        "MsgHost": ("127.0.0.1",),
+        "MsgServices": ("imap", str(server.ports["imap"]), "pop", str(server.ports["pop"])),
+    }
+    args = vcs_argv.render_v50(DECLARATION, resource, values, {"State": "2", "IState": "0"})
+    return [str(agents / "SunJESMsg" / "monitor"), *args]
+
+
+def baselines(server: StandInServer) -> list[Subject]:
+    root = str(server.root)
+    pipeline = f"ps auxww | grep {shlex.quote(root)} | grep imapd | grep -v grep"
+    perl = (
+        'open(P, "ps -eo pid,args |") or die; '
+        'while (<P>) { print if index($_, "$ARGV[0]/lib/imapd") >= 0 }'
+    )
+    return [
+        Subject("ps pipeline", ["sh", "-c", pipeline], None, 0),
+        Subject("perl scan", ["perl", "-e", perl, root], None, 0),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--write", type=Path, default=None, help="write the report there")
+    options = parser.parse_args(argv)
+    sizes = [int(s) for s in options.sizes.split(",")]
+    fillers = Fillers([])
+    rows: list[tuple[int, dict[str, float]]] = []
+    with tempfile.TemporaryDirectory(prefix="jesagent-bench-") as work:
+        running, standby, agents, env = setup(Path(work))
+        try:
+            subjects = [
+                Subject("monitor, online", monitor_argv(agents, running, "active"), env, 110),
+                Subject("monitor, offline", monitor_argv(agents, standby, "standby"), env, 100),
+                *baselines(running),
+            ]
+            for size in sizes:
+                fillers.fill_to(size)
+                measure(subjects, 1)  # warm the caches
+                rows.append((process_count(), measure(subjects, options.runs)))
+                print(f"{rows[-1][0]} processes: " + ", ".join(
+                    f"{k} {v * 1000:.0f} ms" for k, v in rows[-1][1].items()
+                ), flush=True)  # fmt: skip
+        finally:
+            fillers.stop()
+            running.stop_all()
+            standby.stop_all()
+    report = render(rows, sizes, options.runs)
+    print(report)
+    if options.write is not None:
+        options.write.write_text(report)
+    return 0
+
+
+def render(rows: list[tuple[int, dict[str, float]]], sizes: list[int], runs: int) -> str:
+    def ms(value: float) -> str:
+        return f"{value * 1000:,.0f} ms"
+
+    lines = [
+        "| processes | monitor, online | monitor, offline | ps pipeline | perl scan | "
+        "online / ps | offline / ps | target online | target offline |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (count, m), size in zip(rows, sizes, strict=True):
+        ps = m["ps pipeline"]
+        lines.append(
+            f"| {count:,} | {ms(m['monitor, online'])} | {ms(m['monitor, offline'])} | {ms(ps)} "
+            f"| {ms(m['perl scan'])} | {m['monitor, online'] / ps:.2f} | "
+            f"{m['monitor, offline'] / ps:.2f} | {_target(TARGETS_ONLINE, size)} | "
+            f"{_target(TARGETS_OFFLINE, size)} |"
+        )
+    spread = ""
+    if len(rows) >= 2:
+        first, last = rows[0][1]["monitor, online"], rows[-1][1]["monitor, online"]
+        spread = (
+            f"\nmonitor, online, at {rows[-1][0]:,} processes / at {rows[0][0]:,}: "
+            f"{last / first:.2f} (target at most {SPREAD_TARGET})\n"
+        )
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (
+        f"Medians of {runs} interleaved runs per subject; {machine}.\n\n"
+        + "\n".join(lines)
+        + "\n"
+        + spread
+    )
+
+
+def _target(table: dict[int, float], size: int) -> str:
+    return f"at most {table[size]}" if size in table else "-"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
