@@ -25,8 +25,11 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(PY) -m stubs.demo
 
+BENCH_SIZES ?= 100,1000,10000
+
 bench: $(STAMP)
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench_monitor --sizes $(BENCH_SIZES) --write docs/performance.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
