@@ -59,7 +59,7 @@ from jescore.policy.checks import shown
 from jescore.policy.commands import ConnectResult, ProgramResult, passing_result
 from jescore.policy.declaration import Config, Declaration, Dimension, Raw
 from jescore.policy.declaration import validate as validate_raw
-from jescore.policy.procedures import entry_point
+from jescore.policy.procedures import effective_config, entry_point, logging_fallbacks
 from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import ResourcePolicy, Snapshot
@@ -238,12 +238,23 @@ def _check(type_name: str, attributes: Mapping[str, AttributeValue]) -> _Checked
 
 
 def _valid(
-    type_name: str, attributes: Mapping[str, AttributeValue]
+    type_name: str,
+    attributes: Mapping[str, AttributeValue],
+    entry: EntryPoint = EntryPoint.MONITOR,
 ) -> tuple[ResourcePolicy, Mapping[str, Raw], Config]:
+    """The configuration the agent's entry point itself would work with: a logging typo
+    falls back to its default, and offline and clean need only the identifying attributes
+    (procedures.effective_config). Anything it would refuse raises InvalidAttributes."""
     checked = _check(type_name, attributes)
-    if checked.policy is None or checked.cfg is None:
+    if checked.policy is None:
         raise InvalidAttributes(str(type_name), checked.violations)
-    return checked.policy, checked.raw, checked.cfg
+    decl = checked.policy.declaration
+    _, unreadable, _ = _read(decl, attributes)  # unknown names, wrong shapes
+    raw, _ = logging_fallbacks(decl, dict(checked.raw), "")
+    cfg, _ = effective_config(decl, entry, raw)
+    if cfg is None or unreadable:
+        raise InvalidAttributes(str(type_name), checked.violations)
+    return checked.policy, checked.raw, cfg
 
 
 def validate(type_name: str, attributes: Mapping[str, AttributeValue]) -> list[str]:
@@ -260,14 +271,14 @@ def start_command(type_name: str, attributes: Mapping[str, AttributeValue]) -> l
     ``<ServerRoot>/lib/msstart`` and the services). Where ContainerName is set and the
     agent runs in the global zone, online runs it through zlogin. Raises
     InvalidAttributes."""
-    policy, _, cfg = _valid(type_name, attributes)
+    policy, _, cfg = _valid(type_name, attributes, EntryPoint.ONLINE)
     return list(policy.start(cfg).argv)
 
 
 def stop_command(type_name: str, attributes: Mapping[str, AttributeValue]) -> list[str]:
     """The argument vector offline and clean run first to stop the resource (SunJESMsg:
     ``<ServerRoot>/lib/msstart -k`` and the services). Raises InvalidAttributes."""
-    policy, _, cfg = _valid(type_name, attributes)
+    policy, _, cfg = _valid(type_name, attributes, EntryPoint.OFFLINE)
     return list(policy.stop(cfg).argv)
 
 

@@ -168,9 +168,11 @@ def gather(reading: core.Reading) -> core.Observed | None:
     from shell import cyclestate, system, zoneinfo
 
     policy, cfg = reading.policy, reading.cfg
-    first, deep = policy.watch(cfg), policy.deep_watch(cfg)
+    first, stopping = policy.watch(cfg), policy.stop_watch(cfg)
+    identify = () if reading.violations else policy.deep_watch(cfg).identify
     programs = reading.programs()
-    look = Watch(first.process_names, first.files, programs, deep.identify)
+    names = first.process_names | stopping.process_names  # offline and clean look wider
+    look = Watch(names, (*first.files, *stopping.files), programs, identify, descendants=True)
     snapshot = system.observe(look, IDENTIFY_SECONDS)
     type_name, resource = reading.declaration.type_name, reading.parsed.resource
     stored = cyclestate.read_count(type_name, resource)

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Collection, Iterable
 
-from jescore.policy.processes import COMM_LENGTH, ProcessInfo
+from jescore.policy.processes import COMM_LENGTH, ProcessInfo, name_matches
 
 PROC = "/proc"
 STAT_LIMIT = 1024  # the stat line; comm is at most 16 bytes, the rest numbers
@@ -73,12 +73,6 @@ def _cmdline(pid: int) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _wanted(name: str, names: Collection[str]) -> bool:
-    if name in names:
-        return True
-    return len(name) == COMM_LENGTH and any(n.startswith(name) for n in names)
-
-
 def scan(
     names: Collection[str], *, descendants: bool = False, pids: Iterable[int] | None = None
 ) -> tuple[ProcessInfo, ...]:
@@ -96,7 +90,7 @@ def scan(
         pid = int(entry)
         if descendants:
             table[pid] = found
-        if _wanted(found[0], names):
+        if name_matches(found[0], names):
             chosen.append(pid)
     if descendants:
         chosen = _with_descendants(table, chosen)

@@ -11,17 +11,11 @@ from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from jescore.policy.actions import SignalOutcome
-from jescore.policy.processes import COMM_LENGTH, Identity, ProcessInfo
+from jescore.policy.processes import Identity, ProcessInfo, name_matches
 from shell import procfs, zoneinfo
 
 if TYPE_CHECKING:
     import psutil
-
-
-def _wanted(name: str, names: Collection[str]) -> bool:
-    if name in names:
-        return True
-    return len(name) == COMM_LENGTH and any(n.startswith(name) for n in names)
 
 
 def scan(
@@ -53,7 +47,7 @@ def scan_psutil(
             table.append(proc)
     else:
         table = list(psutil.process_iter(fields))
-    wanted = [p for p in table if _wanted(p.info.get("name") or "", names)]
+    wanted = [p for p in table if name_matches(p.info.get("name") or "", names)]
     if descendants:
         wanted = _with_descendants(table, wanted)
     found: list[ProcessInfo] = []

@@ -41,6 +41,7 @@ class Scenario:
     replaced_on_signal: frozenset[int] = frozenset()  # pids reused by a stranger just before
     store_fails: bool = False
     stored: int | None = None
+    echo: str = ""  # what a program given standard input prints back (an echoed password)
 
 
 @dataclass
@@ -136,8 +137,12 @@ class FakeSystem:
         if program in STARTERS or program in STOPPERS:
             return self._command(program, argv, timeout)
         if program in PROBES:
-            return self._probe(program, argv, timeout)
-        return self._monitor_program(timeout)
+            done = self._probe(program, argv, timeout)
+        else:
+            done = self._monitor_program(timeout)
+        if self.scenario.echo and stdin is not None and done.started:  # it echoes its input
+            done = replace(done, output=done.output + self.scenario.echo)
+        return done
 
     def connect(self, probe: TcpProbe, timeout: float) -> ConnectResult:
         self.ops.append(("connect", probe.host, probe.port, round(timeout, 6)))

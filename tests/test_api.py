@@ -500,7 +500,9 @@ def test_monitor_raises_nothing_but_invalid_attributes(
         attributes = {**VALID[type_name], **plausible}
         table = (*table, *RUNNING[type_name])
     violations = validate(type_name, attributes)
-    if violations:
+    # A logging attribute alone never stops the agent (it logs and uses the default).
+    serious = [v for v in violations if not v.startswith("ResLogLevel:")]
+    if serious:
         with pytest.raises(InvalidAttributes) as caught:
             monitor(type_name, attributes, table, stored_count=stored, probe_results=answers)
         assert caught.value.violations == tuple(violations)
@@ -549,3 +551,21 @@ def test_monitor_answers_as_the_procedure_does(
     observed = explain.Observed(Snapshot(table), stored_cycle=stored)
     assert result.exit_code == explain.walk(reading, observed).exit_code
     assert result.probes == tuple(answers)
+
+
+def test_the_api_works_with_what_the_agent_itself_works_with() -> None:
+    from jescore.api import InvalidAttributes, monitor, start_command, stop_command
+
+    base: dict[str, AttributeValue] = {
+        "ServerRoot": "/opt/msg",
+        "MsgHost": "mail.example.com",
+        "MsgServices": {"imap": "143"},
+    }
+    running = [(10, "imapd", ["/opt/msg/lib/imapd"])]
+    typo = {**base, "ResLogLevel": "INFOO"}
+    assert monitor("SunJESMsg", typo, running).exit_code == 110
+    assert start_command("SunJESMsg", typo) == ["/opt/msg/lib/msstart", "imap"]
+    bad_host = {**base, "MsgHost": "bad_host!"}
+    assert stop_command("SunJESMsg", bad_host) == ["/opt/msg/lib/msstart", "-k", "imap"]
+    with pytest.raises(InvalidAttributes):
+        start_command("SunJESMsg", bad_host)  # online refuses, as the agent does

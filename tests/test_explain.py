@@ -636,3 +636,16 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert shell_explain.main(["--config", "/nonexistent/main.cf"]) == 2  # needs --resource
     assert shell_explain.main(["--config", "/nonexistent/main.cf", "--resource", "r"]) == 1
     assert "usage" in capsys.readouterr().err
+
+
+def test_explain_works_with_what_the_agent_itself_works_with() -> None:
+    running = (proc(10, f"{ROOT}/lib/imapd"),)
+    typo = run(EntryPoint.MONITOR, v50(msg_values(ResLogLevel="INFOO")), processes=running)
+    assert typo.exit_code == 110  # a logging typo does not stop the monitor
+    assert "ResLogLevel:" in logged(typo)
+    bad_host = v50(msg_values(MsgHost="bad_host!"), reason=CleanReason.MONITOR_HUNG)
+    clean = run(EntryPoint.CLEAN, bad_host, processes=running)
+    assert clean.violations  # still named
+    assert clean.observation is not None
+    assert [p.pid for p in clean.observation.stop_targets] == [10]
+    assert commands(clean) == [(f"{ROOT}/lib/msstart", "-k", "imap")]

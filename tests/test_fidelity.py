@@ -71,23 +71,33 @@ def test_offline_and_clean_stop_the_instance_despite_an_invalid_port(
 ) -> None:
     good = values(server, "pop")
     start(server, "store", "pop")
-    bad = {**good, "MsgServices": ("pop", "99999")}
-    # A wrong port tells nothing about which processes are the resource's... but MsgServices
-    # is an identity attribute, so an invalid one stops clean. MsgHost is not:
-    wrong_host = {**good, "MsgHost": ("not a host",)}
-    monitor = agents.call("SunJESMsg", "monitor", "r", wrong_host)
-    assert monitor.code == 99
-    assert monitor.logged("MsgHost:")
-    clean = agents.call("SunJESMsg", "clean", "r", wrong_host, reason=CleanReason.MONITOR_HUNG)
+    bad_port = {**good, "MsgServices": ("pop", "99999")}
+    monitor = agents.call("SunJESMsg", "monitor", "r", bad_port)
+    assert monitor.code == 99  # monitor still names the mistake and answers unknown
+    assert monitor.logged("MsgServices:")
+    clean = agents.call("SunJESMsg", "clean", "r", bad_port, reason=CleanReason.MONITOR_HUNG)
     assert clean.code == 0, clean.lines
     assert clean.logged("not needed to stop the resource")
     assert not server.pids("popd")
     start(server, "pop")
-    refused = agents.call("SunJESMsg", "offline", "r", bad)
-    assert refused.logged("cannot tell which processes are this resource's")
-    assert server.pids("popd")  # nothing was stopped: it could not tell what is its own
+    wrong_host = {**good, "MsgHost": ("not a host",)}
     assert agents.call("SunJESMsg", "offline", "r", wrong_host).code == 0
     assert not server.pids("popd")
+
+
+def test_offline_refuses_when_it_cannot_tell_what_is_its_own(
+    agents: Agents, server: StandInServer
+) -> None:
+    start(server, "store", "pop")
+    unknown_service = {**values(server, "pop"), "MsgServices": ("popx", "110")}
+    refused = agents.call("SunJESMsg", "offline", "r", unknown_service)
+    assert refused.logged("cannot tell which processes are this resource's")
+    assert server.pids("popd")  # nothing was stopped
+    relative = {**values(server, "pop"), "ServerRoot": ("opt/msg",)}
+    clean = agents.call("SunJESMsg", "clean", "r", relative, reason=CleanReason.MONITOR_HUNG)
+    assert clean.code == 1
+    assert clean.logged("ServerRoot:")
+    assert server.pids("popd")
 
 
 # --- standby nodes stay quiet -----------------------------------------------------------

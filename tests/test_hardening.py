@@ -185,3 +185,18 @@ def test_a_fifo_for_a_pid_file_cannot_block_the_monitor(agents: Agents, tmp_path
     outcome = agents.call("SunJESLDAP", "monitor", "l", values, aep_timeout=5)
     assert outcome.code == 100
     assert outcome.seconds < 5
+
+
+def test_a_hung_halog_cannot_make_a_misconfigured_monitor_late(
+    agents: Agents, server: StandInServer, tmp_path: Path
+) -> None:
+    """The watchdog is armed as soon as the budget is known, before the violations are
+    logged (each line waits for halog)."""
+    agents.env["JESAGENT_HALOG"] = str(script(tmp_path / "halog", "sleep 30\n"))
+    values = {
+        **core(server, ResLogLevel="LOUD", SecondLevelMonitor="x"),
+        "MsgHost": ("not a host",),
+    }
+    outcome = agents.call("SunJESMsg", "monitor", "r", values, aep_timeout=6)
+    assert outcome.code == 99
+    assert outcome.seconds < 6

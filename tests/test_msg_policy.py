@@ -309,3 +309,20 @@ def test_the_imap_resource_never_touches_the_core_or_the_mta() -> None:
     )
     assert {p.pid for p in POLICY.stop_targets(imap, Snapshot(table))} == {10, 13}
     assert "tcp_smtp_server" not in POLICY.stop_watch(imap).process_names
+
+
+def test_what_another_service_started_is_never_reached_through_it() -> None:
+    """A watcher that restarted the dispatcher is its parent: the core's clean must not
+    reach the MTA's workers through it."""
+    core = config(MsgServices=("core", "49994"))
+    table = (
+        child(10, 1, f"{ROOT}/lib/watcher"),
+        child(11, 1, f"{ROOT}/lib/stored"),
+        child(12, 1, f"{ROOT}/lib/imsched"),
+        child(20, 10, f"{ROOT}/lib/dispatcher"),  # restarted by the watcher
+        child(21, 20, f"{ROOT}/lib/tcp_smtp_server"),
+        child(22, 10, f"{ROOT}/lib/job_controller"),
+        child(23, 22, f"{ROOT}/lib/ims_master"),
+        child(24, 10, f"{ROOT}/lib/msprobe"),  # the watcher's own helper: the core's
+    )
+    assert {p.pid for p in POLICY.stop_targets(core, Snapshot(table))} == {10, 11, 12, 24}

@@ -5,6 +5,7 @@ outcomes and hangs; `jesagent explain` predicts exactly what the interpreter per
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -203,6 +204,8 @@ def test_the_second_level_runs_only_when_due_and_never_after_a_first_level_failu
     ]
     if probed:
         assert due and first_ok
+    ran = any(op[0] == "log" and "V-16-10000-3002" in str(op[1]) for op in system.ops)
+    assert ran == (due and first_ok)  # and when it is due after a passing first level, it runs
     if not first_ok:
         assert code == 100
     if every > 0 and not scenario.store_fails:
@@ -343,3 +346,23 @@ def test_explain_predicts_every_action_the_interpreter_performs(
     assert not expl.path.met  # every outcome was given: nothing was assumed
     assert expl.exit_code == code
     assert predicted(expl.path) == performed(system.ops)
+
+
+@settings(max_examples=100, deadline=None)
+@given(situations(), st.sampled_from(list(EntryPoint)), scenarios)
+def test_what_a_password_fed_program_prints_is_never_logged(
+    situation: Situation, entry: EntryPoint, scenario: Scenario
+) -> None:
+    """A program given a password on its standard input may echo it: none of its output
+    reaches the log, at any level."""
+    type_name, values, table = situation
+    policy = POLICIES[type_name]
+    cfg = config(type_name, values)
+    echoing = replace(scenario, echo="ECHOED-PASSWORD-LINE\n")
+    system = FakeSystem(policy, cfg, list(table), echoing)
+    logged_values = {**values, "ResLogLevel": ("TRACE",)}
+    argv = argv_for(type_name, entry, logged_values, 60)
+    argv = (*argv, "LogDbg", "5", "DBG_1", "DBG_2", "DBG_3", "DBG_4", "DBG_5")
+    carry_out(type_name, entry, argv, system)
+    said = "\n".join(str(op[1]) for op in system.ops if op[0] in {"log", "debug"})
+    assert "ECHOED-PASSWORD-LINE" not in said

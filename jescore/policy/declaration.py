@@ -47,6 +47,11 @@ class Attr(Generic[T]):
     secret: bool = False
     zone_only: bool = False  # declared only in the Solaris zone variants of the types file
     logging_only: bool = False  # shapes only the log: an invalid value never invalidates
+    # For the identity check of offline and clean: a laxer reading that keeps only what
+    # tells which processes are the resource's (MsgServices' keys, not its ports).
+    identity_convert: Callable[[Raw], Result[T, str]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def types_cf_default(self) -> str | None:
         """The default as a types.cf declaration would spell it, or None for no default."""
@@ -152,7 +157,11 @@ class Declaration:
         names = {*self.identity, *(a.name for a in self.attrs if a.zone_only)}
         return replace(
             self,
-            attrs=tuple(a for a in self.attrs if a.name in names),
+            attrs=tuple(
+                a if a.identity_convert is None else replace(a, convert=a.identity_convert)
+                for a in self.attrs
+                if a.name in names
+            ),
             cross_checks=tuple(
                 c for c in self.cross_checks if all(n.name in names for n in c.needs)
             ),

@@ -14,7 +14,7 @@ clock, and `jesagent explain` drives it with assumed outcomes.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -64,7 +64,7 @@ from jescore.policy.commands import (
     judge_connect,
     judge_program,
 )
-from jescore.policy.declaration import Config, Declaration, Raw, validate
+from jescore.policy.declaration import Config, Declaration, Raw, Violation, validate
 from jescore.policy.monitoring import (
     ONLINE_POLL_SECONDS,
     OUTPUT_LINES_LOGGED,
@@ -123,6 +123,8 @@ class Call:
     debug: frozenset[int] = frozenset()
     secrets: frozenset[str] = frozenset()
     debug_to_vcs: bool = False  # every debug line to halog: VCS filters by LogDbg
+    last_seen: str = ""  # the last "processes seen" debug line of this call
+    notes: tuple[str, ...] = ()  # the first level's remarks (a stale pid file)
     now: float = 0.0  # seconds since the entry point began, as of the last reply
     _pending: list[Action] = field(default_factory=list)
 
@@ -191,7 +193,10 @@ def observe(call: Call, watch: Watch, identify_limit: float | None = None) -> St
     snap = value if zone is None else replace(value, processes=zones.visible(value.processes, zone))
     if call.wants(4) and watch.process_names:
         seen = ", ".join(f"{p.pid}:{' '.join(p.cmdline)}" for p in snap.processes) or "none"
-        yield from debug(call, 4, f"processes seen: {seen}; files: {dict(snap.files)}")
+        line = f"processes seen: {seen}; files: {dict(snap.files)}"
+        if line != call.last_seen:  # a wait loop looks many times: say what changed only
+            call.last_seen = line
+            yield from debug(call, 4, line)
     return snap
 
 
@@ -280,6 +285,8 @@ def entry_point(
     budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
     call = Call(policy, entry, parsed.resource, _EMPTY, raw, budget, host, dbg, frozenset(words))
     call.debug_to_vcs = host.halog and "LogDbg" not in parsed.engine and not host.logdbg.strip()
+    # The budget is known from here on: every log line after this is bounded by it.
+    yield from ask(call, ArmWatchdog(budget.watchdog_at, FAILURE_EXIT[entry]))
     for warning in (*parsed.warnings, *logging_warnings):
         yield from log(call, LogLevel.WARN, Msg.IGNORED_ARGUMENT, warning)
     if call.wants(5):
@@ -290,7 +297,6 @@ def entry_point(
     if cfg is None:
         return FAILURE_EXIT[entry]
     call.cfg = cfg
-    yield from ask(call, ArmWatchdog(budget.watchdog_at, FAILURE_EXIT[entry]))
     if host.zones_exist and host.agent_zone is None:
         yield from log(
             call,
@@ -335,26 +341,41 @@ def logging_fallbacks(
     return fixed, tuple(warnings)
 
 
-def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Config | None]:
-    """The validated attributes. With any invalid, monitor answers unknown and online does
-    nothing; offline and clean still stop what is theirs when the attributes that identify
-    the instance are valid, and refuse, naming them, when those are not."""
-    entry = call.entry
-    violations = validate(decl, raw).swap().value_or(())
-    if not violations:
-        return validate(decl, raw).unwrap()
+def effective_config(
+    decl: Declaration, entry: EntryPoint, raw: Mapping[str, Raw]
+) -> tuple[Config | None, tuple[Violation, ...]]:
+    """The configuration an entry point works with, and every violation. With any
+    attribute invalid, monitor answers unknown and online does nothing (None); offline and
+    clean still stop what is theirs when the attributes that identify the instance are
+    valid (their configuration holds just those). Logging attributes must already have
+    had their fallbacks (logging_fallbacks)."""
+    found = validate(decl, raw)
+    if isinstance(found, Success):
+        return found.unwrap(), ()
+    violations: tuple[Violation, ...] = found.failure()
     if entry in STOPPING:
         identified = validate(decl.identifying(), raw)
         if isinstance(identified, Success):
-            for violation in violations:
-                yield from log(
-                    call,
-                    LogLevel.WARN,
-                    Msg.BAD_ATTRIBUTES,
-                    f"{violation} (not needed to stop the resource; {entry.value} goes on)",
-                )
-            cfg: Config = identified.unwrap()
-            return cfg
+            return identified.unwrap(), violations
+    return None, violations
+
+
+def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Config | None]:
+    """The effective configuration, with every violation logged: as a warning when the
+    entry point goes on without the attribute, as an error when it refuses."""
+    entry = call.entry
+    cfg, violations = effective_config(decl, entry, raw)
+    if not violations:
+        return cfg
+    if cfg is not None:
+        for violation in violations:
+            yield from log(
+                call,
+                LogLevel.WARN,
+                Msg.BAD_ATTRIBUTES,
+                f"{violation} (not needed to stop the resource; {entry.value} goes on)",
+            )
+        return cfg
     action = "state unknown" if entry is EntryPoint.MONITOR else "nothing was run"
     for violation in violations:
         yield from log(call, LogLevel.ERROR, Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
@@ -505,7 +526,9 @@ def signal_until(
     """Signal each remaining process once (newcomers too), looking again until none is
     left or the phase ends."""
     signalled: set[Identity] = set()
-    while left and call.now < until:
+    first = True  # each phase signals once at least, even if the one before ran late
+    while left and (first or call.now < until):
+        first = False
         for identity in left:
             if identity in signalled:
                 continue
@@ -527,7 +550,8 @@ def signal_until(
                     Msg.SIGNAL_SKIPPED,
                     f"did not signal pid {identity.pid}: {outcome.value}",
                 )
-        yield from ask(call, Wait(STOP_POLL_SECONDS))
+        if call.now < until:  # a pass made late (the phase already over) waits no more
+            yield from ask(call, Wait(STOP_POLL_SECONDS))
         left = yield from targets(call)
     return left
 
@@ -544,6 +568,8 @@ def monitor(call: Call) -> Step[int]:
     verdict, partial = yield from monitor_verdict(call)
     changed = previous != verdict.state.value
     level = LogLevel.INFO if changed or partial else LogLevel.TRACE
+    for note in call.notes:
+        yield from log(call, level, Msg.FIRST_LEVEL, note)
     yield from log(
         call, level, Msg.VERDICT, f"{verdict.state.value} ({verdict.code}): {verdict.reason}"
     )
@@ -574,8 +600,7 @@ def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
             )
     snap, first = yield from first_look(call)
     yield from log(call, LogLevel.TRACE, Msg.FIRST_LEVEL, first.summary)
-    for note in first.notes:
-        yield from log(call, LogLevel.INFO, Msg.FIRST_LEVEL, note)
+    call.notes = first.notes  # logged with the verdict: at INFO only when it changes
     second, second_reason = SecondLevel.NOT_DUE, "second level not due"
     if first.ok and cycle.due:
         second, second_reason = yield from second_level(call, snap)

@@ -8,7 +8,7 @@ Zombies are never counted: they still show in the process table but serve nobody
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from jescore.policy.checks import path_components
@@ -92,6 +92,14 @@ def _same_name(seen: str, name: str) -> bool:
     return seen == name or (len(seen) == COMM_LENGTH and name.startswith(seen))
 
 
+def name_matches(seen: str, names: Collection[str]) -> bool:
+    """Whether a process name seen in the table may be one of `names` (the kernel cuts
+    names to COMM_LENGTH characters): the cheap filter of every process-table scan."""
+    if seen in names:  # the common answer, found without a loop (names is usually a set)
+        return True
+    return len(seen) == COMM_LENGTH and any(name.startswith(seen) for name in names)
+
+
 _PID = re.compile(r"\s*([0-9]{1,9})\s*(?:\n.*)?", re.DOTALL)
 
 
@@ -134,9 +142,13 @@ def under(proc: ProcessInfo, directory: str) -> bool:
 
 
 def descendants(
-    processes: Iterable[ProcessInfo], roots: Iterable[ProcessInfo]
+    processes: Iterable[ProcessInfo],
+    roots: Iterable[ProcessInfo],
+    stop_at: Collection[str] = (),
 ) -> tuple[ProcessInfo, ...]:
-    """The live descendants of `roots` (children, their children...), by parent pid."""
+    """The live descendants of `roots` (children, their children...), by parent pid. A
+    process named in `stop_at` (another resource's service) is neither included nor
+    looked through: what it started is its own resource's."""
     table = tuple(processes)
     children: dict[int, list[ProcessInfo]] = {}
     for proc in table:
@@ -146,9 +158,10 @@ def descendants(
     queue = [p.pid for p in roots]
     while queue:
         for child in children.get(queue.pop(), ()):
-            if child.pid not in seen and child.pid != child.ppid:
-                seen[child.pid] = child
-                queue.append(child.pid)
+            if child.pid in seen or child.pid == child.ppid or child.name in stop_at:
+                continue
+            seen[child.pid] = child
+            queue.append(child.pid)
     return tuple(seen.values())
 
 

@@ -52,6 +52,16 @@ def _server_type(raw: Raw) -> Result[ServerType, str]:
     return checks.one_of(("MSG", "MMP"), default="MSG")(raw).map(ServerType)
 
 
+def _service_keys(raw: Raw) -> Result[tuple[ServicePort, ...], str]:
+    """The services alone, ports unchecked (port 0 where one does not read): enough to
+    tell which processes are the resource's, so offline and clean can still stop them."""
+    fixed = list(raw)
+    for index in range(1, len(fixed), 2):
+        if not isinstance(checks.port_number(fixed[index]), Success):
+            fixed[index] = "1"
+    return _services(tuple(fixed)).map(lambda found: tuple(ServicePort(s.key, 0) for s in found))
+
+
 def _services(raw: Raw) -> Result[tuple[ServicePort, ...], str]:
     if len(raw) % 2:
         return Failure(
@@ -98,7 +108,7 @@ MSG_SERVICES: Attr[tuple[ServicePort, ...]] = Attr(
     "Services managed by this resource, each with its port: {core 49994} alone, or for "
     "MSG any of imap imaps pop pops http https smtp lmtp ens snmp sms, for MMP any of "
     "imap imaps pop pops.",
-    _services,
+    _services, identity_convert=_service_keys,
 )  # fmt: skip
 SERVER_ROOT: Attr[str] = Attr(
     "ServerRoot", VcsType.STR, Dimension.SCALAR, ("",), True,
@@ -243,8 +253,8 @@ class MsgPolicy:
         own = self.first_level(cfg, snap).found
         others = SERVICE_PROCESSES - set(process_names(cfg))
         offspring = [
-            p for p in descendants(snap.processes, own)
-            if under(p, cfg[SERVER_ROOT]) and p.name not in others
+            p for p in descendants(snap.processes, own, stop_at=others)
+            if under(p, cfg[SERVER_ROOT])
         ]  # fmt: skip
         helpers = programs_in(snap.processes, lib_dir(cfg), helper_names(cfg))
         found = (*own, *offspring, *(p for procs in helpers.values() for p in procs))

@@ -592,6 +592,41 @@ def signalled() -> str:
             "the bare program name, another resource of the same type, a program naming the "
             "installation):\n",
             _table(["type", "pid", "command line", "zombie", "signalled"], rows),
+            mta_signalled(),
+        ]
+    )
+
+
+def mta_signalled() -> str:
+    """What an smtp resource's offline and clean reach beyond its own processes, computed
+    by stop_targets on a sample table with parents (ppid)."""
+    from jescore.policy.msg_services import MTA_HELPERS
+
+    root = SAMPLES["SunJESMsg"]["ServerRoot"][0]
+    values = {**SAMPLES["SunJESMsg"], "MsgServices": ("smtp", "25")}
+    cfg = validate(POLICIES["SunJESMsg"].declaration, values).unwrap()
+    lib = f"{root}/lib"
+    table = (
+        ProcessInfo(10, "dispatcher", (f"{lib}/dispatcher",), 10.0, ppid=1),
+        ProcessInfo(11, "job_controller", (f"{lib}/job_controller",), 11.0, ppid=1),
+        ProcessInfo(12, "tcp_smtp_server", (f"{lib}/tcp_smtp_server",), 12.0, ppid=10),
+        ProcessInfo(13, "tcp_lmtp_server", (f"{lib}/tcp_lmtp_server",), 13.0, ppid=1),
+        ProcessInfo(14, "ims_master", (f"{lib}/ims_master",), 14.0, ppid=11),
+        ProcessInfo(15, "logger", ("/usr/bin/logger",), 15.0, ppid=10),
+        ProcessInfo(16, "stored", (f"{lib}/stored",), 16.0, ppid=10),
+        ProcessInfo(17, "imapd", (f"{lib}/imapd",), 17.0, ppid=16),
+        ProcessInfo(18, "tcp_smtp_server", ("/opt/other/lib/tcp_smtp_server",), 18.0, ppid=1),
+    )
+    targets = POLICIES["SunJESMsg"].stop_targets(cfg, Snapshot(table))
+    rows = [
+        [str(p.pid), str(p.ppid), f"`{' '.join(p.cmdline)}`", _yes(p in targets)] for p in table
+    ]
+    return "\n".join(
+        [
+            "\nAn smtp resource also reaches the descendants of its processes whose program lies "
+            "under ServerRoot, without looking through another service's process, and the "
+            f"MTA's programs in ServerRoot/lib even orphaned: {', '.join(MTA_HELPERS)}.\n",
+            _table(["pid", "parent", "command line", "signalled"], rows),
         ]
     )
 

@@ -53,9 +53,9 @@ from jescore.policy.actions import (
 )
 from jescore.policy.agentlog import message_id
 from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, passing_result
-from jescore.policy.declaration import Config, Declaration, Violation, validate
+from jescore.policy.declaration import Config, Declaration, Violation
 from jescore.policy.monitoring import Budget, Phase
-from jescore.policy.procedures import entry_point
+from jescore.policy.procedures import effective_config, entry_point, logging_fallbacks
 from jescore.policy.processes import ProcessInfo
 from jescore.policy.resource import CONTAINER_NAME, MONITOR_PROGRAM, ResourcePolicy, Snapshot
 from jescore.policy.secrets import MASK, mask, secret_words
@@ -146,6 +146,8 @@ class Reading:
         cfg = self.cfg
         if cfg is None:
             return ()
+        if self.violations:  # offline or clean on the identifying attributes alone
+            return (self.policy.stop(cfg).argv[0],)
         deep = self.policy.deep_watch(cfg)
         found = [*deep.paths, self.policy.start(cfg).argv[0], self.policy.stop(cfg).argv[0]]
         probes = (*self.policy.second_level(cfg, Snapshot(())), *self.policy.ready_probes(cfg))
@@ -167,12 +169,12 @@ def read(policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str]) -> Read
         case Success(parsed):
             pass
     words |= {v for name in decl.secret_names for v in parsed.values.get(name, ()) if v}
-    match validate(decl, parsed.values):
-        case Failure(violations):
-            return Reading(policy, entry, tokens, parsed, None, tuple(violations), None, words)
-        case Success(cfg):
-            return Reading(policy, entry, tokens, parsed, None, (), cfg, words)
-    raise AssertionError("unreachable")  # pragma: no cover
+    # The configuration the entry point itself works with (procedures.effective_config):
+    # a logging typo does not stop it, and offline and clean go on with the attributes
+    # that identify the instance.
+    raw, _ = logging_fallbacks(decl, dict(parsed.values), parsed.engine.get("LogDbg", ""))
+    cfg, violations = effective_config(decl, entry, raw)
+    return Reading(policy, entry, tokens, parsed, None, violations, cfg, words)
 
 
 # --- the assumed world ----------------------------------------------------------------
