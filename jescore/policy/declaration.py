@@ -147,7 +147,7 @@ class Declaration:
     def secret_names(self) -> frozenset[str]:
         return frozenset(a.name for a in self.attrs if a.secret)
 
-    def arglist_names(self) -> tuple[str, ...]:
+    def attribute_names(self) -> tuple[str, ...]:
         """The names of the declared attributes, in declaration order."""
         return tuple(a.name for a in self.attrs)
 

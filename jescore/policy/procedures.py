@@ -380,7 +380,7 @@ def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Co
     for violation in violations:
         yield from log(call, LogLevel.ERROR, Msg.BAD_ATTRIBUTES, f"{violation} ({action})")
     if entry in STOPPING:
-        names = ", ".join(decl.identifying().arglist_names())
+        names = ", ".join(decl.identifying().attribute_names())
         yield from log(
             call,
             LogLevel.ERROR,
