@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,16 @@ def mta_host() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return MTA_HOST
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, object, None]:
+    """In CI a test that needs a real server never skips, whatever its fixture remembers:
+    a skip becomes a failure that says which server was missing."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and item.get_closest_marker("realserver") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid} needs a real server and skipped in CI: {report.longrepr}"
