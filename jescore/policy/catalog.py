@@ -1,7 +1,7 @@
 """Which module of jescore.policy holds each resource type, by its VCS type name.
 
 An entry point loads only its own type's module (every VCS call is a new process, and
-import time is most of a monitor's cost); jescore.policy.registry loads them all.
+the cost of loading modules is most of a monitor's); jescore.policy.registry loads all.
 """
 
 from __future__ import annotations
