@@ -18,6 +18,7 @@ from jescore.policy.processes import COMM_LENGTH, ProcessInfo, name_matches
 PROC = "/proc"
 STAT_LIMIT = 1024  # the stat line; comm is at most 16 bytes, the rest numbers
 CMDLINE_LIMIT = 128 * 1024
+SYSTEM_STAT_LIMIT = 64 * 1024  # /proc/stat: btime sits near its top on any machine
 AVAILABLE = sys.platform.startswith("linux") and os.path.isfile(f"{PROC}/self/stat")
 _TICKS = os.sysconf("SC_CLK_TCK") if AVAILABLE else 100
 _ENCODING = sys.getfilesystemencoding()
@@ -38,7 +39,7 @@ def _read(path: str, limit: int) -> bytes | None:
 
 
 def boot_time() -> float:
-    data = _read(f"{PROC}/stat", 64 * 1024) or b""
+    data = _read(f"{PROC}/stat", SYSTEM_STAT_LIMIT) or b""
     for line in data.splitlines():
         if line.startswith(b"btime"):
             return float(line.split()[1])
