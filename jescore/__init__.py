@@ -1,4 +1,5 @@
 """jescore: the pure policy core of the jesagent VCS agents (no I/O).
+from jescore.typenames import TYPE_CHECKING
 
 Its public API for embedders (other Python tools that use the agents' decisions) is
 jescore.api; the names of jescore.api are also available here. They are imported on
@@ -8,7 +9,7 @@ not pay for jescore.api. See docs/api.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from jescore.typenames import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jescore.api import *  # noqa: F403 - the same names, for the type checker

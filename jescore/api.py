@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-
-from returns.result import Failure, Success
+from collections.abc import Generator, Iterable, Mapping, Sequence
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy import monitoring
@@ -44,7 +41,6 @@ from jescore.policy.actions import (
     LoadPids,
     LoadVerdict,
     Log,
-    Machine,
     MachineMisuse,
     Observe,
     Reply,
@@ -68,6 +64,12 @@ from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import ResourcePolicy, Snapshot
 from jescore.policy.vcs import CleanReason, EntryPoint, MonitorCode
+from jescore.record import field, mutable_record, record, replace
+from jescore.result import Failure, Success
+
+# The type of a procedure (entry_point's value). jescore.policy.actions has the same
+# alias for annotations only: the entry points must not import collections.abc for it.
+Machine = Generator[Action, Reply, int]
 
 __all__ = [
     "TYPE_NAMES",
@@ -221,7 +223,7 @@ def _read(
     return raw, problems, unread
 
 
-@dataclass(frozen=True)
+@record
 class _Checked:
     """An attribute set as read and validated: its Raw values, and its Config when valid."""
 
@@ -342,7 +344,7 @@ class Outcome(enum.Enum):
     COULD_NOT_RUN = "could not run"
 
 
-@dataclass(frozen=True)
+@record
 class ProbeResult:
     """What happened when a probe (by its ``what``) or MonitorProgram ran.
 
@@ -366,7 +368,7 @@ class ProbeResult:
             raise ValueError(f"a probe that {self.outcome.value} has no exit code")
 
 
-@dataclass(frozen=True)
+@record
 class MonitorResult:
     """What one monitor cycle answered, or what it still needs to answer.
 
@@ -403,7 +405,7 @@ class _Stop(Exception):
     """The cycle needs a result it was not given."""
 
 
-@dataclass
+@mutable_record
 class _World:
     """The world a monitor cycle sees: given processes, given results, a virtual clock."""
 

@@ -10,13 +10,13 @@ jesagent uninstall [--agents-dir DIR] [--conf-dir DIR]
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from jescore.policy.catalog import TYPE_MODULES as POLICIES  # the type names, cheaply
 from jescore.policy.vcs import EntryPoint
+from jescore.typenames import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
 USAGE_ERROR = 2

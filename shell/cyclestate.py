@@ -12,22 +12,24 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from pathlib import Path
 
 DEFAULT_STATE_DIR = "/var/VRTSvcs/lock/jesagent"
 MAX_BYTES = 32
 
 
-def state_dir() -> Path:
-    return Path(os.environ.get("JESAGENT_STATE_DIR") or DEFAULT_STATE_DIR)
+# Paths are plain strings: pathlib costs a monitor call more than everything here does.
 
 
-def state_file(type_name: str, resource: str, kind: str = "cycle") -> Path:
+def state_dir() -> str:
+    return os.environ.get("JESAGENT_STATE_DIR") or DEFAULT_STATE_DIR
+
+
+def state_file(type_name: str, resource: str, kind: str = "cycle") -> str:
     # The resource name was checked to be a VCS name (no '/'), so it is safe in a path.
-    return state_dir() / f"{type_name}.{resource}.{kind}"
+    return os.path.join(state_dir(), f"{type_name}.{resource}.{kind}")
 
 
-def _read(target: Path, limit: int = MAX_BYTES) -> str | None:
+def _read(target: str, limit: int = MAX_BYTES) -> str | None:
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError:
@@ -93,23 +95,25 @@ def write_count(type_name: str, resource: str, count: int) -> None:
     _write(state_file(type_name, resource), str(count))
 
 
-def _write(target: Path, text: str) -> None:
+def _write(target: str, text: str) -> None:
     import tempfile  # only when something changed
 
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".cycle-")  # mode 0600
+    folder = os.path.dirname(target)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".cycle-")  # mode 0600
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{text}\n")
         os.replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         raise
 
 
 def forget(type_name: str, resource: str) -> None:
     with contextlib.suppress(OSError):  # the next monitor restarts the count either way
-        state_file(type_name, resource).unlink(missing_ok=True)
+        os.unlink(state_file(type_name, resource))
 
 
 def save(type_name: str, resource: str, count: int) -> str | None:

@@ -20,14 +20,13 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from returns.result import Success
-
 from jescore.policy import sunjesldap
 from jescore.policy.commands import ProgramResult
 from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import EntryPoint
+from jescore.result import Success
 from jescore.tooling import configured, diagnosis
 from shell.explain import (
     USAGE_ERROR,

@@ -26,12 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from returns.result import Failure, Success
-
 from jescore.policy.monitoring import IDENTIFY_SECONDS
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Watch
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.result import Failure, Success
 from jescore.tooling import configured
 from jescore.tooling import explain as core
 from jescore.tooling.vcsconf_model import Configuration

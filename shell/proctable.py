@@ -7,14 +7,15 @@ psutil does the work. psutil is imported only when it is used.
 from __future__ import annotations
 
 import signal
-from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING
 
 from jescore.policy.actions import SignalOutcome
 from jescore.policy.processes import Identity, ProcessInfo, name_matches
+from jescore.typenames import TYPE_CHECKING
 from shell import procfs, zoneinfo
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
     import psutil
 
 

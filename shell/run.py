@@ -6,10 +6,13 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from jescore.policy.commands import ConnectResult, ProgramResult
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
 
 if TYPE_CHECKING:  # loaded when first needed: a monitor that runs nothing never pays
     import socket

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 
-from returns.result import Failure, Result, Success
-
 from jescore.policy.checks import split_command_line
 from jescore.policy.monitoring import DECRYPT_SECONDS
+from jescore.result import Failure, Result, Success
 from shell.run import run_program
 
 

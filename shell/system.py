@@ -11,9 +11,6 @@ import os
 import signal
 import stat
 import time
-from typing import Protocol
-
-from returns.result import Result
 
 from jescore.policy.actions import Sig, SignalOutcome
 from jescore.policy.agentlog import Msg
@@ -21,6 +18,8 @@ from jescore.policy.checks import LogLevel
 from jescore.policy.commands import ConnectResult, ProgramResult, TcpProbe
 from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.resource import Snapshot, Watch
+from jescore.result import Result
+from jescore.typenames import Protocol
 from shell import cyclestate, proctable, secrets, zoneinfo
 from shell import run as run_module
 from shell.logsink import AgentLog, halog_present

@@ -18,7 +18,6 @@ paths, hosts, ports, encrypted passwords, RestartLimit and SecondLevelMonitor.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import socket
@@ -29,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from returns.result import Failure
-
 from jescore.policy.declaration import Dimension, Raw, VcsType, validate
 from jescore.policy.registry import POLICIES
+from jescore.record import replace
+from jescore.result import Failure
 from jescore.tooling import vcsconf
 from jescore.tooling.vcsconf_model import Configuration, Group, Resource, TypeAttr, TypeDef
 from stubs.adminserver import StandInAdmin, build_admin_root
@@ -309,7 +308,7 @@ class World:
         loaded = load_configuration(folder / "main.cf")
         types = tuple(self._agent_directory(t) for t in loaded.types)
         groups = tuple(self._group(g, installs) for g in loaded.groups)
-        config = dataclasses.replace(loaded, types=types, groups=groups)
+        config = replace(loaded, types=types, groups=groups)
         self._validate(config)
         # What the engine runs, for anyone who stops the demo half-way to look.
         (folder / "main.cf").write_text(vcsconf.render(config))
@@ -338,15 +337,12 @@ class World:
             return typedef
         where = (str(self.work / "agents" / typedef.name),)
         attrs = tuple(
-            dataclasses.replace(a, default=where) if a.name == "AgentDirectory" else a
-            for a in typedef.attrs
+            replace(a, default=where) if a.name == "AgentDirectory" else a for a in typedef.attrs
         )
-        return dataclasses.replace(typedef, attrs=attrs)
+        return replace(typedef, attrs=attrs)
 
     def _group(self, group: Group, installs: Installs) -> Group:
-        return dataclasses.replace(
-            group, resources=tuple(self._resource(r, installs) for r in group.resources)
-        )
+        return replace(group, resources=tuple(self._resource(r, installs) for r in group.resources))
 
     def _resource(self, resource: Resource, installs: Installs) -> Resource:
         new = self._values(resource, installs)
@@ -362,7 +358,7 @@ class World:
             f"{n}={'(removed)' if r is None else _show(n, r)}" for n, r in new.items()
         )
         self.changes.append(f"{resource.name}: {shown}")
-        return dataclasses.replace(resource, values=values)
+        return replace(resource, values=values)
 
     @staticmethod
     def _values(resource: Resource, i: Installs) -> dict[str, Raw | None]:

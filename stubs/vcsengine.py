@@ -119,7 +119,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import enum
 import math
 import os
@@ -139,6 +138,7 @@ from jescore.policy.declaration import Declaration, Dimension, Raw, VcsType
 from jescore.policy.monitoring import cycles_until_due
 from jescore.policy.registry import POLICIES
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.record import replace
 from jescore.tooling.vcsconf_model import (
     Configuration,
     Group,
@@ -299,7 +299,7 @@ def params_for(typedef: TypeDef | None, resource: Resource) -> TypeParams:
             changes[field_name] = _int_of(raw, int(default)) != 0
         else:
             changes[field_name] = max(0, _int_of(raw, default))
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def typedef_from_declaration(decl: Declaration, **statics: str | int) -> TypeDef:
@@ -489,7 +489,7 @@ def _declaration(type_name: str, typedef: TypeDef | None) -> Declaration | None:
     decl = policy.declaration
     # The types file's ArgList is what VCS passes (zone variants add ContainerName).
     if typedef is not None and typedef.arglist:
-        decl = dataclasses.replace(decl, arglist=typedef.arglist)
+        decl = replace(decl, arglist=typedef.arglist)
     return decl
 
 
@@ -1529,8 +1529,7 @@ def load_configuration(main_cf: Path) -> Configuration:
     (SunJESMsgTypes50.cf, ...) is read from jescore.tooling.typesfile; any other missing include
     (the bundled types.cf) is only recorded, and its resources get no type definition.
     """
-    from returns.result import Failure
-
+    from jescore.result import Failure
     from jescore.tooling import typesfile, vcsconf
 
     try:

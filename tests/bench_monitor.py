@@ -32,6 +32,7 @@ from pathlib import Path
 from jescore.policy import argv as vcs_argv
 from jescore.policy.sunjesmsg import DECLARATION
 from shell import procfs, proctable
+from shell.install import import_roots
 from stubs.msgserver import StandInServer, build_server_root
 
 TARGETS_ONLINE = {100: 2.5, 1000: 1.0, 10000: 0.3}
@@ -189,16 +190,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def startup_floor(runs: int) -> dict[str, float]:
-    """What every call pays before it looks at anything: the interpreter, and the imports
-    of an entry point (its own resource type only)."""
+    """What every call pays before it looks at anything: the interpreter as an installed
+    entry point starts it (-IS), then that plus the entry point's imports (its own
+    resource type only)."""
     python = sys.executable
+    path = f"import sys; sys.path[:0] = {import_roots()!r}; "
     imports = (
         "from shell.cli import entry_point; from shell import engine, system; "
         "engine.policy_of('SunJESMsg')"
     )
     return {
-        "python -I -c pass": in_process(lambda: timed([python, "-I", "-c", "pass"]), runs),
-        "the entry point's imports": in_process(lambda: timed([python, "-I", "-c", imports]), runs),
+        "python -IS -c pass": in_process(lambda: timed([python, "-IS", "-c", "pass"]), runs),
+        "with the entry point's imports": in_process(
+            lambda: timed([python, "-IS", "-c", path + imports]), runs
+        ),
     }
 
 

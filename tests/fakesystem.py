@@ -10,9 +10,7 @@ same terms as `jesagent explain` reports steps, so the two can be compared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
-from returns.result import Failure, Result, Success
+from dataclasses import dataclass, field
 
 from jescore.policy.actions import Sig, SignalOutcome
 from jescore.policy.agentlog import Msg, message_id
@@ -21,6 +19,8 @@ from jescore.policy.commands import ConnectResult, ProgramResult, TcpProbe
 from jescore.policy.declaration import Config
 from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.resource import ResourcePolicy, Snapshot, Watch
+from jescore.record import replace
+from jescore.result import Failure, Result, Success
 from jescore.tooling.explain import Outcome
 
 STARTERS = frozenset({"msstart", "start-slapd", "start-admin"})

@@ -3,7 +3,6 @@ agrees with the policy it wraps."""
 
 from __future__ import annotations
 
-import dataclasses
 import doctest
 import inspect
 import pickle
@@ -40,6 +39,7 @@ from jescore.policy.monitoring import advance_cycle
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
 from jescore.policy.vcs import EntryPoint
+from jescore.record import FrozenRecord
 from jescore.tooling import explain
 from tests.strategies import process_tables, valid_msg_values
 
@@ -143,7 +143,7 @@ def test_the_promised_names_are_exported() -> None:
 
 def test_monitor_result_is_frozen() -> None:
     result = monitor("SunJESMsg", MSG, [])
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenRecord):
         result.exit_code = 110  # type: ignore[misc]
 
 
@@ -207,7 +207,10 @@ def test_validate_agrees_with_the_functions_that_need_a_valid_set(
 ) -> None:
     attributes = {**VALID[type_name], **attributes}
     found = validate(type_name, attributes)
-    if found:
+    logging_only = {a.name for a in POLICIES[type_name].declaration.attrs if a.logging_only}
+    # A logging attribute's bad value is reported, but the agent goes on with its default.
+    refused = [v for v in found if v.split(":")[0] not in logging_only]
+    if refused:
         with pytest.raises(InvalidAttributes) as caught:
             start_command(type_name, attributes)
         assert list(caught.value.violations) == found

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from returns.pipeline import is_successful
 
 from jescore.policy import argv
 from jescore.policy.argv import ArgvForm, ParsedArgs
 from jescore.policy.declaration import Raw, validate
 from jescore.policy.sunjesmsg import DECLARATION
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.result import is_successful
 from tests.strategies import any_argv, valid_msg_values
 
 CONTRACT_EXAMPLE = [

@@ -7,10 +7,10 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "jescore"
 
-# What the core may import: pure standard modules, the returns library, itself.
+# What the core may import: pure standard modules and itself.
 ALLOWED = {
     "__future__", "collections", "dataclasses", "enum", "re", "typing", "typing_extensions",
-    "itertools", "functools", "returns", "jescore",
+    "itertools", "functools", "jescore",
 }  # fmt: skip
 
 

@@ -3,8 +3,6 @@ changes with it (nothing on it is typed by hand in docgen)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from jescore.policy import monitoring, procedures, sunjesadm, sunjesldap
@@ -15,6 +13,7 @@ from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
 from jescore.policy.vcs import DEFAULT_TIMEOUT_SECONDS, FAILURE_EXIT, EntryPoint
+from jescore.record import replace
 from jescore.tooling import docgen
 
 LDAP, ADM, MSG = "SunJESLDAP", "SunJESAdm", "SunJESMsg"

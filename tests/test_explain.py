@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from returns.pipeline import is_successful
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Raw
@@ -22,6 +21,7 @@ from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
 from jescore.policy.secrets import MASK
 from jescore.policy.vcs import FAILURE_EXIT, CleanReason, EntryPoint
+from jescore.result import is_successful
 from jescore.tooling import configured, explain
 from jescore.tooling.vcsconf import parse_many
 from shell import explain as shell_explain

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from returns.pipeline import is_successful
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Raw
@@ -17,6 +16,7 @@ from jescore.policy.sunjesadm import DECLARATION as ADM
 from jescore.policy.sunjesldap import DECLARATION as LDAP
 from jescore.policy.sunjesmsg import DECLARATION as MSG
 from jescore.policy.vcs import EntryPoint
+from jescore.result import is_successful
 from shell.run import connect, run_program
 from shell.secrets import decrypt
 from stubs.msgserver import StandInServer, build_server_root

@@ -33,7 +33,7 @@ def test_install_lays_out_every_entry_point_and_says_what_next(tmp_path: Path) -
         for entry in EntryPoint:
             script = tmp_path / "bin" / type_name / entry.value
             assert os.access(script, os.X_OK)
-            assert script.read_text().startswith(f"#!{sys.executable} -I\n")
+            assert script.read_text().startswith(f"#!{sys.executable} -IS\n")
     assert "hacf -verify" in done.stdout
 
 

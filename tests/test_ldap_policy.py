@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from returns.pipeline import is_successful
 
 from jescore.policy.commands import ProgramProbe, TcpProbe, fill
 from jescore.policy.declaration import Config, Raw, validate
@@ -19,6 +18,7 @@ from jescore.policy.sunjesldap import (
     ldapsearch_candidates,
     version_command,
 )
+from jescore.result import is_successful
 
 ROOT = "/sunone/dirsrv/slapd-prod1"
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from jescore.policy.declaration import Config, Raw, validate
 from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.vcs import EntryPoint
+from jescore.record import replace
 from shell import cyclestate, procfs, proctable
 from shell.engine import carry_out
 from tests.fakesystem import FakeSystem, Scenario
@@ -131,7 +131,7 @@ def test_a_damaged_pid_cache_reads_as_none(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("JESAGENT_STATE_DIR", str(tmp_path))
     assert cyclestate.save_pids("SunJESMsg", "r1", ((10, 1.5), (11, 2.25))) is None
     assert cyclestate.read_pids("SunJESMsg", "r1") == ((10, 1.5), (11, 2.25))
-    target = cyclestate.state_file("SunJESMsg", "r1", "pids")
+    target = Path(cyclestate.state_file("SunJESMsg", "r1", "pids"))
     for junk in ("10 x\n", "-1 2.0\n", "ten 2.0\n", "\x00\x01", "10\n"):
         target.write_text(junk)
         assert cyclestate.read_pids("SunJESMsg", "r1") is None, junk

@@ -7,7 +7,6 @@ from pathlib import PurePosixPath
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from returns.pipeline import is_successful
 
 from jescore.policy import argv
 from jescore.policy.commands import ProgramProbe, TcpProbe, fill
@@ -17,6 +16,7 @@ from jescore.policy.processes import ProcessInfo
 from jescore.policy.resource import Snapshot
 from jescore.policy.sunjesmsg import DECLARATION, POLICY, process_names
 from jescore.policy.vcs import EntryPoint
+from jescore.result import is_successful
 from tests.strategies import process_tables, valid_msg_values
 
 ROOT = "/opt/SUNWmsgsr"

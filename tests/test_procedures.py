@@ -5,7 +5,6 @@ outcomes and hangs; `jesagent explain` predicts exactly what the interpreter per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +19,7 @@ from jescore.policy.processes import ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import ResourcePolicy, Snapshot
 from jescore.policy.vcs import DEFAULT_TIMEOUT_SECONDS, CleanReason, EntryPoint
+from jescore.record import replace
 from jescore.tooling import explain
 from shell.engine import carry_out
 from tests.fakesystem import FakeSystem, Scenario

@@ -4,14 +4,14 @@ configuration is about."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
-from returns.result import Failure, Success
 
+from jescore import record
 from jescore.policy.declaration import validate
 from jescore.policy.registry import POLICIES
+from jescore.result import Failure, Success
 from jescore.tooling.typesfile import all_files
 from jescore.tooling.vcsconf import parse_many, values_for
 from jescore.tooling.vcsconf_model import Configuration, Group, GroupDependency, Resource
@@ -314,7 +314,7 @@ def _without(
     def cut(group: Group) -> Group:
         if group.name != group_name:
             return group
-        return dataclasses.replace(
+        return record.replace(
             group,
             resources=tuple(r for r in group.resources if r.name not in resources),
             links=tuple(
@@ -324,7 +324,7 @@ def _without(
             ),
         )
 
-    return dataclasses.replace(conf, groups=tuple(cut(g) for g in conf.groups))
+    return record.replace(conf, groups=tuple(cut(g) for g in conf.groups))
 
 
 def test_the_core_rule_catches_a_missing_core_or_link() -> None:
@@ -352,7 +352,7 @@ def test_the_core_rule_catches_a_missing_core_or_link() -> None:
         ),
     ]
     assert core_problems(Configuration(types=conf.types, groups=tuple(split))) == []
-    apart = [split[0], dataclasses.replace(split[1], dependencies=())]
+    apart = [split[0], record.replace(split[1], dependencies=())]
     assert core_problems(Configuration(types=conf.types, groups=tuple(apart))) == [
         "group access_sg (store_access) does not need core_sg"
     ]

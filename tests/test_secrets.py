@@ -8,7 +8,6 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from returns.pipeline import is_successful
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Declaration, Raw, validate
@@ -16,6 +15,7 @@ from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
 from jescore.policy.secrets import MASK, mask, mask_forms, secret_words
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.result import is_successful
 from jescore.tooling import diagnosis, explain
 from shell.engine import carry_out
 from tests.fakesystem import FakeSystem

@@ -19,10 +19,10 @@ import os
 from pathlib import Path
 
 import pytest
-from returns.result import Failure, Success
 
 from jescore.policy.declaration import Declaration, Dimension, VcsType
 from jescore.policy.registry import POLICIES
+from jescore.result import Failure, Success
 from jescore.tooling.typesfile import (
     Variant,
     agent_directory,

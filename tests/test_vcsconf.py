@@ -4,15 +4,14 @@ rendered."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from returns.result import Failure, Result, Success
 
 from jescore.policy.declaration import Dimension, Raw, VcsType
 from jescore.policy.registry import POLICIES
+from jescore.record import replace
+from jescore.result import Failure, Result, Success
 from jescore.tooling.vcsconf import (
     ENGINE_RESOURCE_ATTRS,
     KEYWORDS,

@@ -9,14 +9,18 @@ result it expects; anything else sent back is the interpreter's mistake (Machine
 from __future__ import annotations
 
 import enum
-from collections.abc import Generator
-from dataclasses import dataclass, field
 
 from jescore.policy.agentlog import Msg
 from jescore.policy.checks import LogLevel
 from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, TcpProbe
 from jescore.policy.processes import Identity
 from jescore.policy.resource import Snapshot, Watch
+from jescore.record import field, record
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+    from typing import TypeAlias
 
 
 class MachineMisuse(TypeError):
@@ -48,7 +52,7 @@ class RunKind(enum.Enum):
     PROGRAM = "MonitorProgram"
 
 
-@dataclass(frozen=True)
+@record
 class Secret:
     """A secret attribute's encrypted value, for the shell to decrypt and write to the
     program's standard input. Never shown: its repr is masked."""
@@ -60,7 +64,7 @@ class Secret:
         return f"Secret({self.attribute})"
 
 
-@dataclass(frozen=True)
+@record
 class Host:
     """What the shell knows of the node before anything runs."""
 
@@ -70,7 +74,7 @@ class Host:
     halog: bool = False  # log lines go to VCS's halog, which filters debug lines by LogDbg
 
 
-@dataclass(frozen=True)
+@record
 class Reply:
     """The result of an action, and when it finished (seconds since the entry began)."""
 
@@ -78,7 +82,7 @@ class Reply:
     value: object = None
 
 
-@dataclass(frozen=True)
+@record
 class StartLog:
     """Log for this resource from now on, at this level, with these debug levels."""
 
@@ -87,7 +91,7 @@ class StartLog:
     debug: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True)
+@record
 class ArmWatchdog:
     """At `at` seconds, whatever is running, stop it and exit with `code`."""
 
@@ -95,7 +99,7 @@ class ArmWatchdog:
     code: int
 
 
-@dataclass(frozen=True)
+@record
 class Observe:
     """Look once (process table, files, executables, identify commands) -> Snapshot.
     `identify_limit` bounds each identify command."""
@@ -104,14 +108,14 @@ class Observe:
     identify_limit: float
 
 
-@dataclass(frozen=True)
+@record
 class LoadCount:
     """Read the resource's stored SecondLevelMonitor count -> int | None."""
 
     resource: str
 
 
-@dataclass(frozen=True)
+@record
 class StoreCount:
     """Store the count for the next monitor call -> None, or why it could not be stored."""
 
@@ -119,14 +123,14 @@ class StoreCount:
     count: int
 
 
-@dataclass(frozen=True)
+@record
 class ForgetCount:
     """Remove the stored count -> None."""
 
     resource: str
 
 
-@dataclass(frozen=True)
+@record
 class LoadPids:
     """Read the processes the last monitor's first level found, as (pid, start time)
     pairs -> tuple[tuple[int, float], ...] | None."""
@@ -134,7 +138,7 @@ class LoadPids:
     resource: str
 
 
-@dataclass(frozen=True)
+@record
 class StorePids:
     """Keep the processes this first level found, for the next monitor -> None, or why
     they could not be kept."""
@@ -143,14 +147,14 @@ class StorePids:
     pids: tuple[tuple[int, float], ...]
 
 
-@dataclass(frozen=True)
+@record
 class LoadVerdict:
     """Read the state this resource's last monitor on this node answered -> str | None."""
 
     resource: str
 
 
-@dataclass(frozen=True)
+@record
 class StoreVerdict:
     """Keep this monitor's state for the next one -> None, or why it could not be kept."""
 
@@ -158,7 +162,7 @@ class StoreVerdict:
     state: str
 
 
-@dataclass(frozen=True)
+@record
 class Run:
     """Run a program, never through a shell, stopped at `timeout` -> ProgramResult."""
 
@@ -169,7 +173,7 @@ class Run:
     probe: ProgramProbe | None = None  # for kind PROBE: what it checks and expects
 
 
-@dataclass(frozen=True)
+@record
 class Connect:
     """Open a TCP connection (and a TLS handshake if the probe asks) -> ConnectResult."""
 
@@ -177,7 +181,7 @@ class Connect:
     timeout: float
 
 
-@dataclass(frozen=True)
+@record
 class Signal:
     """Signal a process, only if its pid, start time and command line still match
     -> SignalOutcome."""
@@ -186,14 +190,14 @@ class Signal:
     sig: Sig
 
 
-@dataclass(frozen=True)
+@record
 class Wait:
     """Sleep -> None."""
 
     seconds: float
 
 
-@dataclass(frozen=True)
+@record
 class Log:
     """An agent log line (already masked; the shell filters nothing more)."""
 
@@ -202,7 +206,7 @@ class Log:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class Debug:
     """A LogDbg line for DBG_<level> (only yielded when that level is on)."""
 
@@ -235,4 +239,5 @@ RESULT_TYPES: dict[type, tuple[type, ...]] = {
     Debug: (type(None),),
 }
 
-Machine = Generator[Action, Reply, int]
+if TYPE_CHECKING:  # for annotations only (jescore.api gives it a run-time value)
+    Machine: TypeAlias = Generator[Action, Reply, int]

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from jescore.policy.checks import LogLevel
 from jescore.policy.vcs import DEBUG_CATEGORY, MESSAGE_CATEGORY
+from jescore.record import record
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 _DBG = re.compile(r"(?i:DBG_)([0-9]{1,2})")
 VCS_DEBUG_LEVELS = 21  # VCS knows DBG_1 to DBG_21
@@ -60,7 +64,7 @@ _SEVERITY_WORD = {
 HALOG_SEVERITY = {LogLevel.ERROR: "E", LogLevel.WARN: "W", LogLevel.INFO: "I", LogLevel.TRACE: "I"}
 
 
-@dataclass(frozen=True)
+@record
 class LogRecord:
     level: LogLevel
     msg: Msg

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-
-from returns.result import Failure, Result, Success
 
 from jescore.policy.checks import shown
 from jescore.policy.declaration import ENGINE_SCALARS, ENGINE_VECTORS, Declaration, Dimension, Raw
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.record import field, record
+from jescore.result import Failure, Result, Success
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
 
 _COUNT = re.compile(r"[0-9]{1,6}")
 _RESOURCE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
@@ -31,7 +34,7 @@ class ArgvForm(enum.Enum):
     V40 = "V40"
 
 
-@dataclass(frozen=True)
+@record
 class ArgvError:
     """Why the argument vector could not be read."""
 
@@ -41,7 +44,7 @@ class ArgvError:
         return self.reason
 
 
-@dataclass(frozen=True)
+@record
 class ParsedArgs:
     resource: str
     form: ArgvForm

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
-
-from returns.result import Failure, Result, Success
 
 from jescore.policy.declaration import Raw
+from jescore.result import Failure, Result, Success
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _DIGITS = re.compile(r"[0-9]+")

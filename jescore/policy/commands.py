@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+
+from jescore.record import record
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     argv: tuple[str, ...]
     purpose: str
@@ -20,7 +21,7 @@ class Command:
     ok_exit_codes: frozenset[int] = frozenset({0})
 
 
-@dataclass(frozen=True)
+@record
 class ThresholdSlot:
     """Stands in an argument for a number of seconds decided just before running."""
 
@@ -47,7 +48,7 @@ class Expect(enum.Enum):
     REPORTED_PORT = "exit status 0; a reported port other than the configured one is a warning"
 
 
-@dataclass(frozen=True)
+@record
 class ProgramProbe:
     what: str  # for the log: "imap synthetic transaction"
     argv: ArgvTemplate
@@ -56,7 +57,7 @@ class ProgramProbe:
     port: int = 0  # for REPORTED_PORT
 
 
-@dataclass(frozen=True)
+@record
 class TcpProbe:
     what: str
     host: str
@@ -67,7 +68,7 @@ class TcpProbe:
 Probe = ProgramProbe | TcpProbe
 
 
-@dataclass(frozen=True)
+@record
 class ProgramResult:
     """How a program run ended: exit code, or None if it was stopped at its timeout."""
 
@@ -78,7 +79,7 @@ class ProgramResult:
     secret_unavailable: bool = False  # not started: its password could not be decrypted
 
 
-@dataclass(frozen=True)
+@record
 class ConnectResult:
     """The answer to Connect: connected, TLS completed, or why not."""
 
@@ -94,7 +95,7 @@ class ProbeOutcome(enum.Enum):
     INCONCLUSIVE = "inconclusive"
 
 
-@dataclass(frozen=True)
+@record
 class Judgement:
     outcome: ProbeOutcome
     reason: str

@@ -7,11 +7,15 @@ the VCS types files, and the generated documentation are all derived from these 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Generic, TypeVar, cast
 
-from returns.result import Failure, Result, Success
+from jescore.record import field, record, replace
+from jescore.result import Failure, Result, Success
+from jescore.typenames import TYPE_CHECKING, Generic, TypeVar, cast
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
 
 T = TypeVar("T")
 
@@ -33,7 +37,7 @@ class Dimension(enum.Enum):
     ASSOCIATION = "association"
 
 
-@dataclass(frozen=True)
+@record
 class Attr(Generic[T]):
     """One resource attribute, as the type declares it, with its converter."""
 
@@ -62,7 +66,7 @@ class Attr(Generic[T]):
         return " ".join(self.default)
 
 
-@dataclass(frozen=True)
+@record
 class Violation:
     """A configuration problem, always naming the attribute and the reason."""
 
@@ -91,7 +95,7 @@ class Config:
         return f"Config({sorted(self._values)})"
 
 
-@dataclass(frozen=True)
+@record
 class CrossCheck:
     """A rule between attributes; it runs only when every attribute it needs converted."""
 
@@ -105,7 +109,7 @@ ENGINE_SCALARS: tuple[str, ...] = ("State", "IState", "AEPTimeout")
 ENGINE_VECTORS: tuple[str, ...] = ("LogDbg",)
 
 
-@dataclass(frozen=True)
+@record
 class Declaration:
     """A resource type: its name, attributes, ArgList order and cross-attribute rules."""
 

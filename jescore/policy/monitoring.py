@@ -8,9 +8,9 @@ second level is due, and how much time each step may take.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
 
 from jescore.policy.vcs import MonitorCode
+from jescore.record import record, replace
 
 
 class State(enum.Enum):
@@ -19,7 +19,7 @@ class State(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     state: State
     reason: str
@@ -118,7 +118,7 @@ def decide(
             return program if program is not None else online(first_level_summary)
 
 
-@dataclass(frozen=True)
+@record
 class Cycle:
     """This monitor call's place in the SecondLevelMonitor rhythm."""
 
@@ -211,7 +211,7 @@ TIMING: tuple[tuple[float, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class Budget:
     """An entry point's time budget and how it is shared out."""
 
@@ -263,7 +263,7 @@ class Budget:
         return self.identify_limit(time_left * DEEP_IDENTIFY_SHARE)
 
 
-@dataclass(frozen=True)
+@record
 class StopTimeline:
     """When each phase of offline/clean ends, in seconds from the entry point's start."""
 

@@ -8,7 +8,8 @@ SMS services): correct them here and every decision follows.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from jescore.record import record
 
 
 class ServerType(enum.Enum):
@@ -23,7 +24,7 @@ class ProbeStyle(enum.Enum):
     NONE = "no second level"
 
 
-@dataclass(frozen=True)
+@record
 class Service:
     key: str
     server_type: ServerType

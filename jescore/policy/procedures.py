@@ -14,12 +14,6 @@ clock, and `jesagent explain` drives it with assumed outcomes.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TypeVar
-
-from returns.result import Failure, Success
-
 from jescore.policy import argv as vcs_argv
 from jescore.policy import checks, zones
 from jescore.policy.actions import (
@@ -34,7 +28,6 @@ from jescore.policy.actions import (
     LoadPids,
     LoadVerdict,
     Log,
-    Machine,
     MachineMisuse,
     Observe,
     Reply,
@@ -103,13 +96,24 @@ from jescore.policy.vcs import (
     NO_EXTRA_WAIT,
     EntryPoint,
 )
+from jescore.record import field, mutable_record, replace
+from jescore.result import Failure, Success
+from jescore.typenames import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Mapping, Sequence
+    from typing import TypeAlias
+
+    from jescore.policy.actions import Machine
+
 
 T = TypeVar("T")
 NO_ZONES = Host()
-Step = Generator[Action, Reply, T]
+if TYPE_CHECKING:
+    Step: TypeAlias = Generator[Action, Reply, T]
 
 
-@dataclass
+@mutable_record
 class Call:
     """One entry point call of one resource: its configuration, budget and clock reading."""
 

@@ -8,15 +8,19 @@ Zombies are never counted: they still show in the process table but serve nobody
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 
 from jescore.policy.checks import path_components
+from jescore.record import record
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+
 
 COMM_LENGTH = 15  # Linux keeps this many characters of a process name
 
 
-@dataclass(frozen=True)
+@record
 class Identity:
     """What must still match, right before a signal, for the signal to be sent."""
 
@@ -25,7 +29,7 @@ class Identity:
     cmdline: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class ProcessInfo:
     """One process as the shell saw it in its single scan of the process table."""
 

@@ -6,15 +6,17 @@ hands the snapshot back to the policy's pure functions for every decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
-
 from jescore.policy import checks
 from jescore.policy.checks import LogLevel
 from jescore.policy.commands import Command, Probe
 from jescore.policy.declaration import Attr, Config, Declaration, Dimension, VcsType
 from jescore.policy.processes import ProcessInfo
+from jescore.record import field, record
+from jescore.typenames import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 
 RES_LOG_LEVEL: Attr[LogLevel] = Attr(
     "ResLogLevel", VcsType.STR, Dimension.SCALAR, ("INFO",), False,
@@ -42,7 +44,7 @@ CONTAINER_NAME: Attr[str] = Attr(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class Watch:
     """What the shell should observe for one decision."""
 
@@ -54,7 +56,7 @@ class Watch:
     pids: tuple[int, ...] | None = None  # look at these processes only (the pid cache)
 
 
-@dataclass(frozen=True)
+@record
 class Snapshot:
     """The answer to Observe: processes, file contents, executables, identify outputs."""
 
@@ -74,7 +76,7 @@ def merged(first: Snapshot, more: Snapshot) -> Snapshot:
     )
 
 
-@dataclass(frozen=True)
+@record
 class FirstLevel:
     found: tuple[ProcessInfo, ...]
     missing: tuple[str, ...]

@@ -12,14 +12,17 @@ vcsencrypt's output is never one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-
-from returns.result import Success
 
 from jescore.policy.argv import parse
 from jescore.policy.checks import SHOWN_LIMIT, split_command_line
 from jescore.policy.declaration import Declaration, Dimension, validate
 from jescore.policy.vcs import EntryPoint
+from jescore.result import Success
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
 
 MASK = "********"
 _COUNT = re.compile(r"[0-9]{1,6}")

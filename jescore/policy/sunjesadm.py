@@ -7,8 +7,6 @@ counts when the pid it names is that very process; otherwise the process table d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from jescore.policy import checks
 from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe
 from jescore.policy.declaration import (
@@ -29,6 +27,7 @@ from jescore.policy.resource import (
     Snapshot,
     Watch,
 )
+from jescore.record import record, replace
 
 ADMIN_HOST: Attr[str] = Attr(
     "AdminHost", VcsType.STR, Dimension.SCALAR, ("",), True,
@@ -91,7 +90,7 @@ DECLARATION = Declaration(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@record
 class Role:
     """One kind of process of the instance, and the pid file it may leave."""
 

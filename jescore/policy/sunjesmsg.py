@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from returns.result import Failure, Result, Success
-
 from jescore.policy import checks
 from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, ThresholdSlot
 from jescore.policy.declaration import (
@@ -40,9 +36,11 @@ from jescore.policy.resource import (
     Snapshot,
     Watch,
 )
+from jescore.record import record
+from jescore.result import Failure, Result, Success
 
 
-@dataclass(frozen=True)
+@record
 class ServicePort:
     key: str
     port: int

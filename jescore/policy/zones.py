@@ -8,9 +8,12 @@ only its own zone and nothing changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from jescore.policy.processes import ProcessInfo
+from jescore.typenames import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 GLOBAL_ZONE = "global"
 ZLOGIN = "/usr/sbin/zlogin"

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-
-from returns.result import Failure, Result, Success
 
 from jescore.policy.declaration import Declaration, Raw
 from jescore.policy.vcs import DEFAULT_TIMEOUT_SECONDS, CleanReason, EntryPoint
+from jescore.record import record
+from jescore.result import Failure, Result, Success
 from jescore.tooling.vcsconf import values_for
 from jescore.tooling.vcsconf_model import Configuration, Resource, TypeDef
 
@@ -29,7 +28,7 @@ _TIMEOUT_ATTR = {
 DEFAULT_MONITOR_INTERVAL = 60  # VCS's MonitorInterval when the type does not set it
 
 
-@dataclass(frozen=True)
+@record
 class ConfiguredCall:
     """What VCS would pass the entry point of one resource of a configuration."""
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
-from returns.result import Failure, Success
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy import checks, sunjesadm, sunjesldap, sunjesmsg
@@ -26,6 +23,8 @@ from jescore.policy.resource import MONITOR_PROGRAM, SECOND_LEVEL_MONITOR
 from jescore.policy.secrets import mask as scrub
 from jescore.policy.secrets import secret_words
 from jescore.policy.vcs import EntryPoint
+from jescore.record import field, record
+from jescore.result import Failure, Success
 
 CONFIGUTIL_SECONDS = 15.0  # the most one `configutil -o` may take
 DSADM_SECONDS = 30.0  # the most `dsadm get-flags` may take
@@ -38,7 +37,7 @@ class Status(enum.Enum):
     SKIP = "SKIP"
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     name: str
     status: Status
@@ -50,7 +49,7 @@ class Check:
 # --- the resource, read as far as it can be ------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Subject:
     """One resource: its arguments read as the monitor would, and every attribute that
     converts on its own (so one bad attribute does not hide the other checks)."""
@@ -105,7 +104,7 @@ def read_subject(decl: Declaration, argv: Sequence[str]) -> Subject:
 # --- what to look at -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Program:
     path: str
     why: str
@@ -121,7 +120,7 @@ def _installed(path: str, why: str, root_attr: str) -> Program:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     """What the shell gathers for one resource. `secrets` holds encrypted values: the
     shell passes them to the password helper and prints none of it."""
@@ -258,7 +257,7 @@ def _synthetic_logins(cfg: Config) -> tuple[tuple[str, int], ...]:
 # --- what the shell found ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Findings:
     executables: frozenset[str] = frozenset()
     versions: Mapping[str, str] = field(default_factory=dict)  # ldapsearch path -> -VV output
@@ -709,7 +708,7 @@ def _secret_checks(subject: Subject, plan_: Plan, found: Findings) -> list[Check
 # --- the report ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     type_name: str
     resource: str

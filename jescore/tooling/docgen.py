@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import fields, replace
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy import monitoring, procedures, sunjesldap
@@ -52,6 +51,7 @@ from jescore.policy.vcs import (
     CleanReason,
     EntryPoint,
 )
+from jescore.record import fields, replace
 from jescore.tooling import explain
 from jescore.tooling.explain import Given, Outcome, Point
 

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-
-from returns.result import Failure, Success
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.actions import (
@@ -60,6 +57,8 @@ from jescore.policy.processes import ProcessInfo
 from jescore.policy.resource import CONTAINER_NAME, MONITOR_PROGRAM, ResourcePolicy, Snapshot
 from jescore.policy.secrets import MASK, mask, secret_words
 from jescore.policy.vcs import DEFAULT_TIMEOUT_SECONDS, FAILURE_EXIT, CleanReason, EntryPoint
+from jescore.record import field, mutable_record, record, replace
+from jescore.result import Failure, Success
 
 MODEL_PID = 900_000_000  # pids of the processes a passing start command is assumed to start
 STEP_LIMIT = 20_000  # a procedure that takes more steps than this is reported as cut short
@@ -93,7 +92,7 @@ _POINT_OF = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Given:
     """Outcomes given on the command line; whatever is not given is assumed to pass."""
 
@@ -101,7 +100,10 @@ class Given:
     program_exit: int | None = None  # MonitorProgram's exit code, when given as a number
 
 
-@dataclass(frozen=True)
+NOTHING_GIVEN = Given()
+
+
+@record
 class Observed:
     """What the shell saw, without running anything of the resource's."""
 
@@ -117,7 +119,7 @@ class Observed:
 # --- reading the arguments -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Reading:
     """The argument vector as the agent reads it, before anything is observed."""
 
@@ -180,7 +182,7 @@ def read(policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str]) -> Read
 # --- the assumed world ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One action of the procedure, when it began, and what the world answered."""
 
@@ -195,7 +197,7 @@ class Step:
     seconds: float | None = None  # run, connect: the limit; wait: its length
 
 
-@dataclass(frozen=True)
+@record
 class Met:
     """An assumed outcome met on the way: the n-th one of the run."""
 
@@ -204,7 +206,7 @@ class Met:
     what: str  # the step, for people
 
 
-@dataclass
+@mutable_record
 class _World:
     policy: ResourcePolicy
     cfg: Config | None
@@ -423,7 +425,7 @@ def _connect_result(result: ConnectResult) -> str:
 # --- running the procedure ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Path:
     """One run of the procedure in the assumed world."""
 
@@ -436,7 +438,7 @@ class Path:
 def walk(
     reading: Reading,
     observed: Observed,
-    given: Given = Given(),
+    given: Given = NOTHING_GIVEN,
     overrides: Mapping[int, Outcome] | None = None,
 ) -> Path:
     """Drive the entry point's procedure once through the assumed world."""
@@ -456,7 +458,7 @@ def walk(
     return Path(tuple(world.steps), tuple(world.met), FAILURE_EXIT[reading.entry], True)
 
 
-@dataclass(frozen=True)
+@record
 class Alternative:
     """What the entry point answers when one assumed outcome goes otherwise."""
 
@@ -485,7 +487,7 @@ def _last_log(path: Path) -> str:
 # --- the explanation -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class AttributeLine:
     name: str
     values: tuple[str, ...]  # secrets already masked
@@ -493,7 +495,7 @@ class AttributeLine:
     secret: bool
 
 
-@dataclass(frozen=True)
+@record
 class BudgetPart:
     seconds: float
     source: str
@@ -503,7 +505,7 @@ class BudgetPart:
     phases: tuple[tuple[str, float], ...]  # (phase, seconds from the start) for this entry
 
 
-@dataclass(frozen=True)
+@record
 class ObservationPart:
     found: tuple[ProcessInfo, ...]
     missing: tuple[str, ...]
@@ -515,7 +517,7 @@ class ObservationPart:
     stored_cycle: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     type_name: str
     entry: EntryPoint
@@ -552,7 +554,9 @@ _PHASES_OF = {
 }
 
 
-def explain(reading: Reading, observed: Observed | None, given: Given = Given()) -> Explanation:
+def explain(
+    reading: Reading, observed: Observed | None, given: Given = NOTHING_GIVEN
+) -> Explanation:
     """The whole explanation; without a configuration (or an observation) the procedure
     still runs (it logs why it refuses), but nothing observed is shown."""
     parsed = reading.parsed

@@ -25,10 +25,10 @@ Additions to the seed's definitions, on purpose:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from jescore.policy.declaration import Attr, Declaration, Dimension
 from jescore.policy.registry import POLICIES
+from jescore.record import record
 from jescore.tooling.vcsconf import DIMENSION_SUFFIX, quote, render_value
 
 AGENT_HOME = "/opt/VRTSagents/ha/bin"
@@ -37,7 +37,7 @@ SCRIPT51_AGENT = "/opt/VRTSvcs/bin/Script51Agent"
 _WRAP = 88  # ArgList lines are wrapped like the seed's, for people reading the file
 
 
-@dataclass(frozen=True)
+@record
 class _Facts:
     suffix: str
     title: str

@@ -27,11 +27,10 @@ import enum
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-
-from returns.result import Failure, Result, Success
 
 from jescore.policy.declaration import Declaration, Dimension, Raw, VcsType
+from jescore.record import field, mutable_record, record
+from jescore.result import Failure, Result, Success
 from jescore.tooling.vcsconf_model import (
     ConfError,
     Configuration,
@@ -142,7 +141,7 @@ _WORD_STOP = frozenset('(){}=,"')
 _VALUE_TOKENS = (_Tok.WORD, _Tok.STRING)
 
 
-@dataclass(frozen=True)
+@record
 class _Token:
     kind: _Tok
     text: str
@@ -248,14 +247,14 @@ class _Shape(enum.Enum):
     EMPTY = "an empty { }"
 
 
-@dataclass(frozen=True)
+@record
 class _Value:
     raw: Raw
     shape: _Shape
     line: int
 
 
-@dataclass
+@mutable_record
 class _ResourceDraft:
     type_name: str
     name: str
@@ -263,7 +262,7 @@ class _ResourceDraft:
     line: int
 
 
-@dataclass
+@mutable_record
 class _GroupDraft:
     name: str
     values: dict[str, _Value]
@@ -273,7 +272,7 @@ class _GroupDraft:
     dependencies: list[GroupDependency] = field(default_factory=list)
 
 
-@dataclass
+@mutable_record
 class _Draft:
     includes: list[str] = field(default_factory=list)
     types: list[TypeDef] = field(default_factory=list)
@@ -727,7 +726,7 @@ def _fit(value: _Value, dimension: Dimension, vcs_type: VcsType, what: str) -> R
 # Putting the texts together and checking what spans statements
 
 
-@dataclass(frozen=True)
+@record
 class FileError:
     """A ConfError in one of several texts read together."""
 

@@ -8,12 +8,12 @@ their attributes, resources with scalar, vector and association attributes, reso
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from jescore.policy.declaration import Dimension, Raw, VcsType
+from jescore.record import field, record
 
 
-@dataclass(frozen=True)
+@record
 class ConfError:
     """Why a configuration could not be read: always with the line it was found on."""
 
@@ -24,7 +24,7 @@ class ConfError:
         return f"line {self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
+@record
 class TypeAttr:
     name: str
     vcs_type: VcsType
@@ -33,7 +33,7 @@ class TypeAttr:
     static: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class TypeDef:
     name: str
     attrs: tuple[TypeAttr, ...]
@@ -48,7 +48,7 @@ class TypeDef:
         return found.default if found is not None else ()
 
 
-@dataclass(frozen=True)
+@record
 class Resource:
     type_name: str
     name: str
@@ -56,7 +56,7 @@ class Resource:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class ResourceLink:
     """`parent requires child`: the child is brought online first."""
 
@@ -65,7 +65,7 @@ class ResourceLink:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class GroupDependency:
     """`requires group <child> <category> <location> <rigidity>` inside the parent group."""
 
@@ -76,7 +76,7 @@ class GroupDependency:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Group:
     name: str
     values: Mapping[str, Raw]  # SystemList, AutoStartList, Parallel, ...
@@ -89,7 +89,7 @@ class Group:
         return next((r for r in self.resources if r.name == name), None)
 
 
-@dataclass(frozen=True)
+@record
 class Configuration:
     includes: tuple[str, ...] = ()
     types: tuple[TypeDef, ...] = ()
