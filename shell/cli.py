@@ -18,15 +18,31 @@ from jescore.typenames import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
+    from typing import NoReturn
 
 USAGE_ERROR = 2
 
 
 def entry_point(type_name: str, entry: str, argv: Sequence[str]) -> int:
-    """What an installed entry-point executable calls."""
+    """Run one entry point as VCS calls it; its exit code."""
     from shell import engine  # imported here: `jesagent install` does not need it
 
     return engine.run(type_name, entry, argv)
+
+
+def run_and_exit(type_name: str, entry: str, argv: Sequence[str]) -> NoReturn:
+    """What an installed entry-point executable calls: the entry point, then the exit,
+    without the interpreter's teardown (freeing every module costs a monitor call more
+    than its work does). Everything the agent writes is written or closed by then; the
+    standard streams are flushed here."""
+    import contextlib
+    import os
+
+    code = entry_point(type_name, entry, argv)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save
+            stream.flush()
+    os._exit(code)
 
 
 def _vcs(args: Sequence[str]) -> int:

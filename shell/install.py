@@ -36,8 +36,8 @@ def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
         f"{MARKER}\n"
         "import sys\n\n"
         f"sys.path[:0] = {import_roots()!r}\n\n"
-        "from shell.cli import entry_point\n\n"
-        f"sys.exit(entry_point({type_name!r}, {entry.value!r}, sys.argv[1:]))\n"
+        "from shell.cli import run_and_exit\n\n"
+        f"run_and_exit({type_name!r}, {entry.value!r}, sys.argv[1:])\n"
     )
 
 

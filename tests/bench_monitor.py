@@ -228,33 +228,42 @@ for the other (offline, as on a standby node), the ps pipeline and the Perl scan
 `subprocess.run`. It reports medians. The monitor's answers are checked on every run
 (110 and 100). Run it with `make bench` (sizes: `BENCH_SIZES`).
 
-How the monitor keeps its cost flat:
+How the monitor keeps its cost low and flat:
 
-- On Linux the process table is read straight from /proc (shell/procfs.py): one small
-  read of /proc/<pid>/stat per process, the command line only for the candidates. A test
-  (tests/test_monitor_cost.py) checks that it gives what psutil gives, field for field,
-  on this machine's own processes, zombies, long names and relative paths included.
-  psutil remains the portable path (Solaris) and the one that sends signals.
+- On Linux the process table is read straight from /proc (shell/procfs.py), through one
+  descriptor of /proc: one small read of /proc/<pid>/stat per process, whose numbers are
+  parsed only when the name is one looked for, and the command line only for those. A
+  test (tests/test_monitor_cost.py) checks that it gives what psutil gives, field for
+  field, on this machine's own processes, zombies, long names and relative paths
+  included. psutil remains the portable path (Solaris) and the one that sends signals.
 - A running resource is checked on its own pids first: the first level that found it
   keeps the (pid, start time) pairs beside the cycle count, and the next monitor looks at
   just those, each still the same process. Any doubt (a pid gone, reused or replaced, a
   process missing, a cache unreadable) means the full look; the same test file shows each
   way the cache can be stale, and a property that the cache never changes an answer.
-- An entry point imports only its own resource type's policy and none of the command
-  line's tools; programs, sockets and temporary files are imported when first used.
+- An entry point loads as little as it can. Its script starts `python -IS` with the
+  import roots written in (no site start-up, and no .pth file of the site can change
+  what runs), and ends with `os._exit` once its streams are flushed (no teardown). It
+  imports only its own resource type's policy. The core's value classes are records
+  (jescore/record.py: methods written once, not generated per class as dataclasses do),
+  its results are jescore/result.py (returns' vocabulary without returns' import), and
+  its typing names are stand-ins at run time (jescore/typenames.py). A test
+  (tests/test_values.py) fails if an entry point imports typing, dataclasses, inspect,
+  pathlib, importlib, subprocess, socket, tempfile, argparse or psutil.
 
 ## Figures
 
 {figures}
 ## What is left
 
-At a few hundred processes a call costs what starting the interpreter and importing the
-agent cost (the two rows above): the pure core's value types are frozen dataclasses, and
-Python builds each at import time (about 1 ms each, plus 20 ms for the dataclasses module
-itself), and `returns` and `typing` add their share. The ps pipeline costs less than that
-on a small table, so the targets at 100 and 1,000 processes are not met; at 10,000 the
-running resource is checked in about the time of a small table. Moving the entry point's
-value types to cheaper classes (named tuples cost a sixth) is the next step.
+At 100 processes the ps pipeline costs about as much as starting the interpreter (the
+first figure in the line above), so a Python entry point cannot come within 2.5 times
+of it: the rest of a call is the imports (a third of them the enum module and the
+twenty enumerations of the policy, the rest its code, regular expressions and the signal
+module) and 2 ms of work. Getting there would take leaving enumerations out of the
+policy and its public API, or a resident process that the entry points talk to; neither
+is worth a few milliseconds every minute. From 1,000 processes on the monitor costs less
+than the pipeline it replaces, and a running resource costs the same at any size.
 """
 
 
