@@ -114,11 +114,27 @@ class AgentLog:
         if halog_arguments is not None and self._halog(halog_arguments):
             return
         target = os.environ.get("JESAGENT_LOG")
-        if target:
-            try:
-                with open(target, "a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
-                return
-            except OSError:
-                pass  # fall through: a log line is never lost silently
-        print(line, file=sys.stderr, flush=True)
+        if target and _append(target, line):
+            return
+        print(line, file=sys.stderr, flush=True)  # a log line is never lost silently
+
+
+# Never blocking: a FIFO nobody reads (or whose reader stalled) fails at once, and the
+# line goes to standard error; otherwise opening it would wait for a reader forever, past
+# the budget and the watchdog, whose own last line goes the same way.
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY
+
+
+def _append(target: str, line: str) -> bool:
+    """Append one line to the log file; whether all of it was written."""
+    data = f"{line}\n".encode("utf-8", "replace")
+    try:
+        fd = os.open(target, _APPEND, 0o666)  # the umask decides, as for any log file
+    except OSError:
+        return False
+    try:
+        return os.write(fd, data) == len(data)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

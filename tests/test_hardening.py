@@ -200,3 +200,19 @@ def test_a_hung_halog_cannot_make_a_misconfigured_monitor_late(
     outcome = agents.call("SunJESMsg", "monitor", "r", values, aep_timeout=6)
     assert outcome.code == 99
     assert outcome.seconds < 6
+
+
+def test_a_log_file_nobody_reads_cannot_make_the_monitor_late(
+    agents: Agents, server: StandInServer, tmp_path: Path
+) -> None:
+    """A FIFO without a reader as JESAGENT_LOG stands in for a log that cannot take a
+    line: opening it used to wait for a reader forever, the watchdog's last line too."""
+    fifo = tmp_path / "log.fifo"
+    os.mkfifo(fifo)
+    agents.env["JESAGENT_LOG"] = str(fifo)
+    outcome = agents.call(
+        "SunJESMsg", "monitor", "r", core(server, ResLogLevel="TRACE"), aep_timeout=8
+    )
+    assert outcome.code == 100
+    assert outcome.seconds < 8
+    assert "V-16-10000-3005" in outcome.output  # the verdict line went to standard error
