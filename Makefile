@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit demo bench coverage mutate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,5 +31,18 @@ bench: $(STAMP)
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench_monitor --sizes $(BENCH_SIZES) --write docs/performance.md
 
+UNIT_TESTS = $(shell $(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['tool']['mutmut']['pytest_add_cli_args_test_selection']))")
+
+# The branch coverage of jescore/ by the fast in-process tests (the ones make mutate runs).
+coverage: $(STAMP)
+	$(VENV)/bin/coverage run -m pytest -q -p no:cacheprovider -k "not executables" $(UNIT_TESTS)
+	$(VENV)/bin/coverage report --skip-covered --sort=cover
+
+# Mutation testing of jescore/policy (tens of minutes on 2 cores: not part of make test).
+mutate: $(STAMP)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $$(nproc) > /dev/null || true
+	$(PY) -m tests.mutation_score
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants .coverage
