@@ -171,3 +171,39 @@ def test_valid_attributes_survive_a_round_trip_through_v40(
     assert args.form is ArgvForm.V40
     assert args.clean_reason is reason
     _same_config(values, dict(args.values))
+
+
+def _tuples(tokens: list[str]) -> list[list[str]]:
+    """A rendered V50 vector (after the resource name) cut into its name-count-values tuples."""
+    found: list[list[str]] = []
+    index = 0
+    while index < len(tokens):
+        end = index + 2 + int(tokens[index + 1])
+        found.append(tokens[index:end])
+        index = end
+    return found
+
+
+@given(
+    valid_msg_values(),
+    st.one_of(st.just("LogDbg"), st.from_regex(r"Site[A-Z][a-z]{0,6}", fullmatch=True)),
+    st.data(),
+)
+def test_only_an_empty_scalar_may_be_left_out(
+    values: dict[str, Raw], name: str, data: st.DataObject
+) -> None:
+    """VCS leaves out the value of an empty scalar (`MonitorProgram 1` and no value). A
+    vector's or an unknown name's one-value tuple without its value is not that: it is an
+    error, wherever it stands, never a silently empty value."""
+    tuples = _tuples(list(argv.render_v50(DECLARATION, "r", values))[1:])
+    at = data.draw(st.integers(1, len(tuples)))  # after the first: that one marks V50
+
+    def with_inserted(*inserted: str) -> list[str]:
+        return ["r", *(t for group in tuples[:at] for t in group), *inserted] + [
+            t for group in tuples[at:] for t in group
+        ]
+
+    assert failure(EntryPoint.MONITOR, with_inserted(name, "1")).startswith("V50 arguments")
+    scalar = parsed(EntryPoint.MONITOR, with_inserted("AEPTimeout", "1"))
+    assert scalar.engine["AEPTimeout"] == ""
+    assert scalar.values == parsed(EntryPoint.MONITOR, with_inserted()).values

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,14 @@ import pytest
 
 from jescore.policy.declaration import Raw
 from jescore.policy.vcs import CleanReason
-from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
+from stubs.demo_slapd import build_standin_ds
+from stubs.dirsrv389 import (
+    DsInstance,
+    create_instance,
+    ds_available,
+    pick_free_port,
+    pick_free_ports,
+)
 from stubs.dirsrv_standin import install_sun_ldapsearch, make_prompting_start_slapd
 from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents, Outcome
@@ -129,6 +137,33 @@ def test_clean(agents: Agents, ds: DsInstance) -> None:
     outcome = call(agents, "clean", values, reason=CleanReason.MONITOR_HUNG)
     assert outcome.code == 0
     assert not ds.pids()
+
+
+def test_clean_leaves_another_instance_alone(agents: Agents, ds: DsInstance) -> None:
+    """Another ns-slapd on the host, in the same ServerRoot and named like this instance
+    but longer (-D .../slapd-<id>2), is another resource's: neither monitor nor clean
+    takes it for this one's, and clean does not signal it."""
+    neighbour = build_standin_ds(
+        ds.server_root,
+        port=pick_free_port(),
+        instance_id=ds.instance_root.name.removeprefix("slapd-") + "2",
+    )
+    try:
+        started = subprocess.run(
+            [str(neighbour.instance_root / "start-slapd")], capture_output=True, check=False
+        )
+        assert started.returncode == 0, started.stderr
+        (other,) = neighbour.pids()
+        values = attrs(ds)
+        assert call(agents, "monitor", values).code == 100
+        assert call(agents, "online", values).code == 0
+        assert ds.pids()
+        cleaned = call(agents, "clean", values, reason=CleanReason.ONLINE_INEFFECTIVE)
+        assert cleaned.code == 0, cleaned.lines
+        assert not ds.pids()
+        assert neighbour.pids() == [other]
+    finally:
+        neighbour.stop_all()
 
 
 def test_the_secure_port(agents: Agents, ds: DsInstance) -> None:

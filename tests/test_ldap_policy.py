@@ -19,6 +19,7 @@ from jescore.policy.sunjesldap import (
     version_command,
 )
 from jescore.result import is_successful
+from tests.strategies import absolute_paths, segment
 
 ROOT = "/sunone/dirsrv/slapd-prod1"
 
@@ -138,3 +139,71 @@ def test_clean_reaches_the_server_s_children_under_its_server_root_only() -> Non
     table = (server, mine, stranger, neighbour)
     assert {p.pid for p in POLICY.stop_targets(config(), Snapshot(table))} == {10, 11}
     assert POLICY.stop_watch(config()).descendants
+
+
+@st.composite
+def slapd_hosts(draw: st.DrawFn) -> tuple[str, tuple[ProcessInfo, ...], set[int]]:
+    """An InstanceRoot, a process table of ns-slapd servers with every -D spelling of that
+    instance and of its neighbours (siblings sharing a prefix, parent, child, the same name
+    in another ServerRoot), and the pids that serve the instance: live ns-slapd processes
+    whose -D, resolved against their working directory, is the InstanceRoot."""
+    server_root = draw(absolute_paths)
+    name = f"slapd-{draw(segment)}"
+    root = f"{server_root}/{name}"
+    parent = server_root.rsplit("/", 1)[1]
+    ours: list[tuple[str, str | None]] = [
+        (root, None),
+        (root + "/", None),
+        ("/" + root, None),
+        (f"{server_root}/./{name}", None),
+        (f"{server_root}//{name}/.", None),
+        (f"{root}/logs/..", None),
+        (name, server_root),
+        (f"../{name}", f"{server_root}/bin"),
+        (f"../{parent}/{name}", server_root),
+        (".", root),
+    ]
+    theirs: list[tuple[str, str | None]] = [
+        (root + "2", None),
+        (f"{server_root}/{name}-b", None),
+        (f"{server_root}/{name}.old", None),
+        (server_root, None),
+        (f"{root}/db", None),
+        (f"/other.d{root}", None),
+        (name, "/other.d"),
+        (name, None),  # relative, and the working directory unknown: not provably ours
+        (f"{root}/..", None),
+    ]
+    table: list[ProcessInfo] = []
+    mine: set[int] = set()
+    for pid in range(100, 100 + draw(st.integers(1, 12))):
+        own = draw(st.booleans())
+        directory, cwd = draw(st.sampled_from(ours if own else theirs))
+        zombie = draw(st.booleans()) and draw(st.booleans())
+        program = draw(st.sampled_from(["ns-slapd", "./ns-slapd", f"{server_root}/bin/ns-slapd"]))
+        tail = ("-i", f"{directory}/logs/pid")
+        argv = (
+            (program, "-D", directory, *tail)
+            if draw(st.booleans())
+            else (program, *tail, "-D", directory)
+        )
+        table.append(ProcessInfo(pid, "ns-slapd", argv, float(pid), zombie, cwd=cwd))
+        if own and not zombie:
+            mine.add(pid)
+    return root, tuple(table), mine
+
+
+@given(slapd_hosts())
+def test_clean_and_the_first_level_take_exactly_this_instance_s_servers(
+    host: tuple[str, tuple[ProcessInfo, ...], set[int]],
+) -> None:
+    """Every ns-slapd on the host is looked at (stop_watch names the daemon only); only
+    those whose -D is this InstanceRoot, however spelled, are signalled by offline and
+    clean or count for monitor."""
+    root, table, mine = host
+    cfg = config(InstanceRoot=root)
+    snap = Snapshot(table)
+    assert {p.pid for p in POLICY.stop_targets(cfg, snap)} == mine
+    level = POLICY.first_level(cfg, snap)
+    assert level.ok == bool(mine)
+    assert {p.pid for p in level.found} == mine

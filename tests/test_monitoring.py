@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jescore.policy.monitoring import (
@@ -119,6 +119,28 @@ def test_probe_thresholds_fit_inside_the_time_left(seconds: float, left: float, 
     if share is not None:
         assert share >= 1
         assert share * steps <= left - budget.margin + 1e-9 or share == 1
+
+
+@example(seconds=60.0, spare=0.5, steps=1)
+@example(seconds=60.0, spare=1.0, steps=3)
+@given(
+    st.floats(0.5, 100_000),
+    st.one_of(st.floats(-1, 2), st.floats(-10, 100_000)),
+    st.integers(1, 20),
+)
+def test_a_probe_gets_a_share_only_when_a_whole_second_is_spare(
+    seconds: float, spare: float, steps: int
+) -> None:
+    """Under 1 s spare (the time left less the margin) no probe runs: a 1 s threshold
+    would eat into the margin kept for answering."""
+    budget = Budget(seconds)
+    left = budget.margin + spare
+    share = budget.step_timeout(left, steps)
+    if left - budget.margin < 1:
+        assert share is None
+    else:
+        assert share is not None
+        assert 1 <= share <= left - budget.margin
 
 
 @given(st.floats(0.1, 100_000))
