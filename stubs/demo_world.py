@@ -10,7 +10,7 @@ World.close(), which the demo calls in a `finally`:
     work/dir/serverroot/         Directory Server instance slapd-ldap (real 389, or the
                                  stand-in of stubs.demo_slapd) and the Administration Server
     work/store, work/webmail, work/mta/SUNWmsgsr   one Messaging Server install per group
-    work/log/jesagent_A.log      what the agents log (JESAGENT_LOG)
+    work/vcs/log/engine_A.log    what the agents log, through the stand-in halog
 
 The configuration is read with the engine's loader and then re-pointed at the stand-ins:
 paths, hosts, ports, encrypted passwords, RestartLimit and SecondLevelMonitor.
@@ -44,6 +44,7 @@ from stubs.dirsrv389 import (
     ds_available,
     pick_free_ports,
 )
+from stubs.halog import engine_log, install_halog
 from stubs.msgserver import StandInServer, build_server_root
 from stubs.vcscrypt import PasswordHelper, install_password_helper
 from stubs.vcsengine import load_configuration
@@ -117,7 +118,7 @@ class Deployment:
     installs: Installs
     config: Configuration
     env: Mapping[str, str]  # the entry points' environment
-    log: Path  # what the agents write (JESAGENT_LOG)
+    log: Path  # what the agents write, through the stand-in halog
 
 
 @dataclass
@@ -133,18 +134,22 @@ class World:
     _cleanups: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
 
     @property
+    def vcs_home(self) -> Path:
+        return self.work / "vcs"
+
+    @property
     def log(self) -> Path:
-        return self.work / "log" / "jesagent_A.log"
+        return engine_log(self.vcs_home)
 
     def _env(self, helper: PasswordHelper) -> dict[str, str]:
-        """No VCS here, so no halog: the agents log to our file; our state, our decrypt."""
+        """VCS_HOME holds the stand-in halog (the agents log through it, as under VCS) and
+        the password helper; our state directory."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("JESAGENT_")}
         return {
             **base,
-            "JESAGENT_LOG": str(self.log),
             "JESAGENT_STATE_DIR": str(self.work / "state"),
             "JESAGENT_DECRYPT": str(helper.decrypt_program),
-            "VCS_HOME": str(self.work / "no-vcs"),
+            "VCS_HOME": str(self.vcs_home),
         }
 
     def _on_close(self, what: str, action: Callable[[], None]) -> None:
@@ -167,7 +172,8 @@ class World:
     def build(self) -> Deployment:
         (self.work / "log").mkdir(parents=True, exist_ok=True)
         (self.work / "state").mkdir(exist_ok=True)
-        helper = install_password_helper(self.work / "vcs")
+        helper = install_password_helper(self.vcs_home)
+        install_halog(self.vcs_home)
         self._install_agents()
         self._bundled_agents()
         ds, admin = self._directory()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from jescore.policy.agentlog import DEBUG_LEVELS, debug_levels
 from jescore.policy.declaration import Raw
+from stubs.halog import engine_log, install_halog, set_logdbg
 from stubs.msgserver import StandInServer, build_server_root
 from tests.agentcalls import Agents
 
@@ -80,3 +82,40 @@ def test_without_logdbg_no_debug_line(agents: Agents, server: StandInServer) -> 
 
 def test_every_level_is_documented() -> None:
     assert sorted(DEBUG_LEVELS) == [1, 2, 3, 4, 5]
+
+
+# --- through VCS: the stand-in halog (stubs/halog.py) ----------------------------------
+
+
+def test_through_halog_vcs_keeps_the_lines_and_the_debug_levels_its_logdbg_names(
+    agents: Agents, server: StandInServer, tmp_path: Path
+) -> None:
+    home = tmp_path / "vcs-home"
+    install_halog(home)
+    agents.env["VCS_HOME"] = str(home)
+    set_logdbg(home, "SunJESMsg", ["DBG_4"])
+    values = {**core(server), "ResLogLevel": ("INFO",)}
+    outcome = agents.call("SunJESMsg", "monitor", "dbg", values)
+    assert outcome.code == 100
+    assert not agents.log.exists()  # every line went through halog
+    lines = engine_log(home).read_text().splitlines()
+    assert any(
+        re.match(
+            r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d VCS INFO V-16-10000-3005 SunJESMsg:dbg:monitor:offline",
+            line,
+        )
+        for line in lines
+    ), lines
+    assert levels_logged(lines) == {4}  # the agent sent every level; VCS kept DBG_4
+    set_logdbg(home, "SunJESMsg", [])
+    before = len(lines)
+    agents.call("SunJESMsg", "monitor", "dbg", values)
+    assert levels_logged(engine_log(home).read_text().splitlines()[before:]) == set()
+
+
+def test_the_stand_in_halog_refuses_what_halog_refuses(tmp_path: Path) -> None:
+    program = install_halog(tmp_path)
+    for argv in ([], ["-add"], ["-add", "x", "-sev"], ["-add", "x", "-sev", "Q"], ["-dbg", "1"]):
+        done = subprocess.run([str(program), *argv], capture_output=True, check=False)
+        assert done.returncode == 1, argv
+    assert not engine_log(tmp_path).exists()
