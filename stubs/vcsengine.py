@@ -104,6 +104,9 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
   shown, the fault stays until clear() or a failover (faults are per system).
 - Localised values (`Attr@system`) of the group's current system win over plain ones in
   the argument vector; static attributes set on a resource override the type's.
+- A probe (the first monitor) that answers unknown (99) or times out leaves the resource
+  NOT PROBED: it is monitored again every OfflineMonitorInterval, and nothing of its group
+  starts or stops on this system until it answers.
 - Entry points run one at a time (VCS runs them in parallel, per agent thread).
 - Monitor exit 200 is an intentional offline only when the type sets IntentionalOffline 1;
   otherwise it reads as offline.
@@ -393,6 +396,7 @@ class _Res:
     admin_wait: bool = False
     restarting: bool = False
     stable_since: float = 0.0
+    probe_failed: bool = False  # the probe answered unknown or timed out: probe again later
     actions: int = 0  # entry points other than monitor started; tells handlers apart
     shown: str = ResState.UNPROBED.value  # the state text the event log last announced
 
@@ -1181,11 +1185,17 @@ class Engine:
         online = result is MonitorResult.ONLINE
         r.unknown = result is MonitorResult.UNKNOWN
         if r.state is ResState.UNPROBED:
+            # A probe that answers unknown or times out leaves the resource unprobed, and
+            # VCS starts nothing of its group on this system until a later monitor (every
+            # OfflineMonitorInterval) tells (Agent Developer's Guide, "probing").
+            r.probe_failed = result in (None, MonitorResult.UNKNOWN)
             if online:
                 r.stable_since = now
                 self._set_state(r, ResState.ONLINE, "probed")
-            else:
+            elif not r.probe_failed:
                 self._set_state(r, ResState.OFFLINE, "probed")
+            else:
+                self._announce(r, "probe gave no answer: still not probed")
         elif r.state is ResState.GOING_ONLINE:
             if online:
                 r.online_wait, r.restarting, r.online_retries = 0, False, 0
@@ -1344,9 +1354,9 @@ class Engine:
             if want is None:
                 continue
             members = [r for r in grp.members if r.enabled]
-            probing = [(r, "probe") for r in members if r.state is ResState.UNPROBED]
-            if probing:
-                actions += probing
+            unprobed = [r for r in members if r.state is ResState.UNPROBED]
+            actions += [(r, "probe") for r in unprobed if not r.probe_failed]
+            if unprobed:  # nothing starts or stops on a system where a resource is unprobed
                 continue
             if want is _Want.ONLINE:
                 if not self._start_gate(grp):

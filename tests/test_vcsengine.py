@@ -292,7 +292,7 @@ def test_our_types_get_render_v50_and_secrets_are_masked_in_the_log(fake: Fake) 
     assert event.code is None and "cannot run" in event.text  # missing program: unknown
     assert "BNCnCNc" not in event.argv
     assert event.argv[event.argv.index("LDAPTestPasswd") + 2] == "****"
-    assert engine.state_text("msg1") == "OFFLINE|UNKNOWN"
+    assert engine.state_text("msg1") == "NOT PROBED|UNKNOWN"  # the probe gave no answer
 
 
 def test_an_entry_point_past_its_timeout_is_killed_with_its_process_group(fake: Fake) -> None:
@@ -342,6 +342,25 @@ def test_monitor_answers_drive_the_state(fake: Fake) -> None:
     engine.monitor_now("r2")
     assert engine.state("r2") is ResState.OFFLINE
     assert entries(engine) == ["r1:monitor"] * 4 + ["r2:monitor"]
+
+
+def test_a_probe_without_an_answer_keeps_the_group_down_until_a_monitor_tells(
+    fake: Fake,
+) -> None:
+    """VCS does not start a group on a system where one of its resources is not probed;
+    a probe answering 99 (or timing out) leaves it so until a later monitor answers."""
+    engine = fake.engine(conf(group("g", res("r1"), res("r2"))))
+    fake.flag("r1", "monitor.seq", "99\n100\n")
+    engine.probe()
+    assert engine.state_text("r1") == "NOT PROBED|UNKNOWN"
+    assert engine.state("r2") is ResState.OFFLINE
+    engine.online("g", wait=False)
+    engine.run_for(40)  # short of OfflineMonitorInterval (50): r1 is not asked again
+    assert "r1:online" not in entries(engine) and "r2:online" not in entries(engine)
+    assert engine.state("r1") is ResState.UNPROBED
+    engine.run_for(20)  # the next monitor answers offline: the group starts
+    engine.settle()
+    assert engine.state("r1") is ResState.ONLINE and engine.state("r2") is ResState.ONLINE
 
 
 # --- monitor scheduling -----------------------------------------------------------------
