@@ -80,8 +80,9 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
   resource FAULTS); reasons 4 and 5 restart it while RestartLimit allows, else it FAULTS.
 - A failed clean (exit 1, or clean timed out) leaves the resource in its state; clean runs
   again after the next monitor, with the same reason, until it succeeds or
-  CleanRetryLimit (0 = no limit, as in newer releases) is used up, which leaves the
-  resource in ADMIN_WAIT. A group does not fail over before its faulted resource is clean.
+  CleanRetryLimit (0 = no limit, as in newer releases) clean calls have failed, which
+  leaves the resource in ADMIN_WAIT (the issue's reading of the Agent Developer's Guide:
+  that many calls, not one more). A group does not fail over before its faulted resource is clean.
 - A resource that faults faults its group when it, or any resource that (transitively)
   requires it, is Critical (the "critical parent" scenarios of the admin guide). The group
   is taken offline in reverse dependency order and brought online on the next system of
@@ -1054,7 +1055,7 @@ class Engine:
         r.clean_failures += 1
         self._announce(r, "clean failed")
         limit = r.params.clean_retry_limit
-        if limit > 0 and r.clean_failures > limit:
+        if limit > 0 and r.clean_failures >= limit:  # CleanRetryLimit calls, no more
             r.admin_wait = True
             self._announce(r, f"clean failed {r.clean_failures} times")
         else:

@@ -582,14 +582,15 @@ def test_a_failed_clean_is_retried_after_the_next_monitor(fake: Fake) -> None:
     assert engine.state("r1") is ResState.FAULTED
 
 
-def test_clean_retry_limit_ends_in_admin_wait(fake: Fake) -> None:
-    engine = fake.engine(conf(group("g", res("r1", Critical="0")), CleanRetryLimit=1))
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_clean_retry_limit_ends_in_admin_wait(fake: Fake, limit: int) -> None:
+    engine = fake.engine(conf(group("g", res("r1", Critical="0")), CleanRetryLimit=limit))
     engine.online("g")
     fake.flag("r1", "clean.fail", "5")
     fake.go_down("r1")
     engine.monitor_now("r1")
     engine.settle()
-    assert len(engine.calls("r1", "clean")) == 2
+    assert len(engine.calls("r1", "clean")) == limit  # that many clean calls, no more
     assert engine.state_text("r1") == "ONLINE|ADMIN_WAIT"
 
 
