@@ -89,6 +89,8 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
   SystemList (by priority) where it has not faulted; with no such system, or AutoFailOver
   0, it stays offline and FAULTED until clear(). Faults are remembered per simulated
   system: on the new system its resources start OFFLINE.
+- ConfInterval is at least (MonitorInterval + MonitorTimeout) x ToleranceLimit +
+  MonitorInterval + 10: a smaller value is raised to that.
 - A non-critical fault changes nothing else: parents stay as they are (the admin guide's
   "non-critical parent" scenario: neither the tree goes offline nor the group fails over).
 - Independent resources go online one after another in order of appearance (VCS starts
@@ -303,7 +305,14 @@ def params_for(typedef: TypeDef | None, resource: Resource) -> TypeParams:
             changes[field_name] = _int_of(raw, int(default)) != 0
         else:
             changes[field_name] = max(0, _int_of(raw, default))
-    return replace(base, **changes)
+    made = replace(base, **changes)
+    return replace(made, conf_interval=max(made.conf_interval, least_conf_interval(made)))
+
+
+def least_conf_interval(p: TypeParams) -> int:
+    """VCS raises a ConfInterval below this to it (Agent Developer's Guide, ConfInterval):
+    the time ToleranceLimit offline answers and one more monitor can take, and 10 s."""
+    return (p.monitor_interval + p.monitor_timeout) * p.tolerance_limit + p.monitor_interval + 10
 
 
 def typedef_from_declaration(decl: Declaration, **statics: str | int) -> TypeDef:

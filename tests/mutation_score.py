@@ -3,8 +3,9 @@
     python -m tests.mutation_score [--survivors]
 
 mutmut keeps, per mutated module, the exit code of the tests run against each mutant
-(mutants/<module>.meta): 0 means the tests passed, so the mutant survived; any other
-code means they caught it; none means no test reached the mutated function.
+(mutants/<module>.meta): 0 means the tests passed, so the mutant survived; a failure,
+hang or crash means they caught it; none means it was not checked (yet). The score is
+the killed share of the mutants checked.
 """
 
 from __future__ import annotations
@@ -25,10 +26,22 @@ def outcomes() -> dict[str, int | None]:
     return found
 
 
+# mutmut's reading of the exit codes it records (mutmut 3, __main__.status_by_exit_code).
+KILLED = {1, 3}
+TIMEOUT = {-24, 24, 36, 152, 255}
+NO_TESTS = {5, 33}
+
+
 def verdict(code: int | None) -> str:
     if code is None:
-        return "not reached by a test"
-    return "survived" if code == 0 else "killed"
+        return "not checked"
+    if code in KILLED or code in TIMEOUT or code in {-9, -11}:
+        return "killed"  # a test failed, hung or crashed: the mutant was noticed
+    if code == 0:
+        return "survived"
+    if code in NO_TESTS:
+        return "no test reaches it"
+    return "skipped or suspicious"
 
 
 def main(argv: list[str]) -> int:
@@ -37,9 +50,11 @@ def main(argv: list[str]) -> int:
         print("no mutmut records under mutants/: run make mutate", file=sys.stderr)
         return 1
     counts = Counter(verdict(code) for code in found.values())
-    killed, total = counts["killed"], len(found)
-    print(f"mutants: {total}; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    print(f"mutation score: {killed / total:.1%} ({killed} of {total} killed)")
+    killed, survived = counts["killed"], counts["survived"]
+    print(f"mutants: {len(found)}; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if killed + survived:
+        score = killed / (killed + survived)
+        print(f"mutation score: {score:.1%} ({killed} of the {killed + survived} checked killed)")
     # Keys are <module>.x_<function>__mutmut_<n> or <module>.xǁ<Class>ǁ<method>__mutmut_<n>.
     by_module = Counter(
         re.split(r"\.x[_\u01c1]", key, maxsplit=1)[0] for key, code in found.items() if code == 0

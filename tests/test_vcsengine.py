@@ -43,6 +43,7 @@ from stubs.vcsengine import (
     MonitorResult,
     ResState,
     classify_monitor,
+    params_for,
     typedef_from_declaration,
 )
 from stubs.vcsengine_status import format_event
@@ -592,6 +593,13 @@ def test_clean_retry_limit_ends_in_admin_wait(fake: Fake, limit: int) -> None:
     engine.settle()
     assert len(engine.calls("r1", "clean")) == limit  # that many clean calls, no more
     assert engine.state_text("r1") == "ONLINE|ADMIN_WAIT"
+
+
+def test_conf_interval_is_never_shorter_than_the_tolerance_can_take() -> None:
+    typedef = fake_type(MonitorInterval=60, MonitorTimeout=60, ToleranceLimit=2, ConfInterval=5)
+    params = params_for(typedef, res("r1"))
+    assert params.conf_interval == (60 + 60) * 2 + 60 + 10
+    assert params_for(typedef, res("r1", ConfInterval="900")).conf_interval == 900
 
 
 # --- service groups ---------------------------------------------------------------------
