@@ -11,6 +11,7 @@ from jescore.policy.argv import ArgvForm, ParsedArgs
 from jescore.policy.declaration import Raw, validate
 from jescore.policy.sunjesmsg import DECLARATION
 from jescore.policy.vcs import CleanReason, EntryPoint
+from jescore.record import replace
 from jescore.result import is_successful
 from tests.strategies import any_argv, valid_msg_values
 
@@ -207,3 +208,49 @@ def test_only_an_empty_scalar_may_be_left_out(
     scalar = parsed(EntryPoint.MONITOR, with_inserted("AEPTimeout", "1"))
     assert scalar.engine["AEPTimeout"] == ""
     assert scalar.values == parsed(EntryPoint.MONITOR, with_inserted()).values
+
+
+V40_TOKENS = [
+    "r", "TRACE", "2", "0", "", "", "", "mail.example.com",
+    "4", "imap", "143", "pop", "110", "3", "/opt/SUNWmsgsr", "MSG",
+]  # fmt: skip
+COUNT_AT = V40_TOKENS.index("4")  # MsgServices' count
+
+
+@pytest.mark.parametrize("missing", [1, 2, 4])
+def test_a_v40_count_that_runs_past_the_end_is_refused(missing: int) -> None:
+    # MsgServices is cut short: its count promises more values than remain.
+    tokens = V40_TOKENS[: COUNT_AT + 1 + 4 - missing]
+    assert (
+        failure(EntryPoint.MONITOR, tokens)
+        == "V40 arguments: MsgServices: count 4 runs past the end"
+    )
+
+
+def test_a_v40_count_that_is_not_a_number_is_named() -> None:
+    tokens = [*V40_TOKENS[:COUNT_AT], "four", *V40_TOKENS[COUNT_AT + 1 :]]
+    assert (
+        failure(EntryPoint.MONITOR, tokens)
+        == "V40 arguments: MsgServices: count 'four' is not a number"
+    )
+
+
+def test_a_v40_vector_ending_where_its_count_says_is_whole() -> None:
+    assert parsed(EntryPoint.MONITOR, V40_TOKENS).values["ServerType"] == ("MSG",)
+    assert failure(EntryPoint.MONITOR, V40_TOKENS[:-1]) == (
+        "V40 arguments: the value of ServerType is missing (argument list ends early)"
+    )
+
+
+def test_logdbg_in_a_v40_arglist_is_a_counted_vector_both_ways() -> None:
+    decl = replace(DECLARATION, arglist=(*DECLARATION.arglist, "LogDbg"))
+    values: dict[str, Raw] = {
+        "ServerRoot": ("/opt/msg",), "MsgHost": ("mail.example.com",),
+        "MsgServices": ("imap", "143"),
+    }  # fmt: skip
+    tokens = argv.render_v40(decl, "r", values, {"LogDbg": "DBG_1 DBG_3", "State": "2"})
+    assert tokens[-3:] == ("2", "DBG_1", "DBG_3")
+    found = argv.parse(decl, EntryPoint.MONITOR, list(tokens))
+    assert is_successful(found), found
+    assert found.unwrap().engine["LogDbg"] == "DBG_1 DBG_3"
+    assert found.unwrap().engine["State"] == "2"
