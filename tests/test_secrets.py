@@ -50,8 +50,14 @@ SAMPLES: dict[str, dict[str, Raw]] = {
 }
 
 
+ESCAPES = frozenset("'\"\\")
+
+
 def fragments(secret: str) -> set[str]:
-    return {secret[i : i + 4] for i in range(len(secret) - 3)}
+    """Its 4-character pieces, but those made of quotes and backslashes alone: a repr of
+    innocent values (empty strings quoted inside a quoted line) makes those by itself."""
+    pieces = {secret[i : i + 4] for i in range(len(secret) - 3)}
+    return {piece for piece in pieces if not set(piece) <= ESCAPES}
 
 
 def vector(decl: Declaration, form: str, entry: EntryPoint, values: dict[str, Raw]) -> list[str]:
