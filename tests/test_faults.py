@@ -59,6 +59,7 @@ class Case:
     entry: str
     run: Callable[[Agents, Path], Outcome]  # sets the fault up, then makes the one call
     named: str  # what the log must name
+    prepare: Callable[[Agents], None] | None = None  # before each run: what it meets
 
 
 def record(case: Case, margins: list[float]) -> None:
@@ -76,6 +77,8 @@ def check(case: Case, agents: Agents, tmp_path: Path) -> None:
         where = tmp_path / f"run{attempt}"
         where.mkdir()
         agents.env["JESAGENT_STATE_DIR"] = str(where / "state")
+        if case.prepare is not None:
+            case.prepare(agents)
         outcome = case.run(agents, where)
         assert "Traceback" not in outcome.output
         assert outcome.seconds < BUDGET, (case.label, outcome.seconds, outcome.lines)
@@ -170,16 +173,19 @@ def test_a_hung_messaging_server_program(
     entry, named = MSG_FAULTS[label]
     calls = msg_calls(server, password_helper, entry)
     assert set(calls) == set(MSG_FAULTS)
-    if entry != "online":  # the store and the service run; then the program hangs
+
+    def service_up(agents: Agents) -> None:  # the store and the service run
         assert agents.call("SunJESMsg", "online", "c", msg(server, "core")).code == 0
         assert agents.call("SunJESMsg", "online", "m", msg(server, "imap")).code == 0
+
     if label.startswith("msstart"):
         hang(server.msstart, "-k" if entry != "online" else "")
     elif label.startswith("stored"):
         hang(server.stored, "-t")
     elif label == "immonitor-access":
         hang(server.immonitor_access)
-    check(Case(label, entry, calls[label], named), agents, tmp_path)
+    prepare = None if entry == "online" else service_up
+    check(Case(label, entry, calls[label], named, prepare), agents, tmp_path)
 
 
 # --- Administration Server ---------------------------------------------------------------
@@ -214,15 +220,17 @@ def test_a_hung_administration_server_program(
     entry = {"start-admin": "online", "stop-admin": "offline", "admconfig": "monitor"}[program]
     user = {"AdminUser": "admin", "AdminPasswd": password_helper.encrypt(PASSWORD)}
     values = adm(admin, SecondLevelMonitor="1", **user)
-    if entry != "online":
-        assert agents.call("SunJESAdm", "online", "a", values, aep_timeout=30).code == 0
     (path,) = (p for p in admin.root.rglob(program) if p.is_file())
     hang(path)
+
+    def up(agents: Agents) -> None:  # start-admin still answers unless it is the one hung
+        assert agents.call("SunJESAdm", "online", "a", values, aep_timeout=30).code == 0
 
     def run(agents: Agents, _: Path) -> Outcome:
         return agents.call("SunJESAdm", entry, "a", values, aep_timeout=BUDGET)
 
-    check(Case(program, entry, run, program), agents, tmp_path)
+    prepare = None if entry == "online" else up
+    check(Case(program, entry, run, program, prepare), agents, tmp_path)
 
 
 # --- Directory Server (the real 389, in Sun layout) ---------------------------------------
@@ -257,8 +265,6 @@ def test_a_hung_directory_server_program(
     ldapsearch = install_sun_ldapsearch(ds.server_root)
     if entry == "online":
         ds.stop()
-    else:
-        assert agents.call("SunJESLDAP", "online", "l", values, aep_timeout=60).code == 0
     programs = {
         "start-slapd": ds.start_script,
         "stop-slapd": ds.stop_script,
@@ -266,7 +272,11 @@ def test_a_hung_directory_server_program(
     }
     hang(programs[program])
 
+    def up(agents: Agents) -> None:  # start-slapd still answers unless it is the one hung
+        assert agents.call("SunJESLDAP", "online", "l", values, aep_timeout=60).code == 0
+
     def run(agents: Agents, _: Path) -> Outcome:
         return agents.call("SunJESLDAP", entry, "l", values, aep_timeout=BUDGET)
 
-    check(Case(program, entry, run, program), agents, tmp_path)
+    prepare = None if entry == "online" else up
+    check(Case(program, entry, run, program, prepare), agents, tmp_path)
