@@ -80,3 +80,23 @@ def pytest_runtest_makereport(
     if IN_CI and report.skipped and item.get_closest_marker("realserver") is not None:
         report.outcome = "failed"
         report.longrepr = f"{item.nodeid} needs a real server and skipped in CI: {report.longrepr}"
+
+
+# The long runs (every program hung in turn; hundreds of calls through the executables)
+# keep `make test` short where it is run by hand: CI, or JESAGENT_LONG=1, runs them.
+RUN_LONG = IN_CI or os.environ.get("JESAGENT_LONG") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if RUN_LONG:
+        return
+    long = [item for item in items if item.get_closest_marker("long") is not None]
+    if long:
+        items[:] = [item for item in items if item.get_closest_marker("long") is None]
+        config.hook.pytest_deselected(items=long)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if RUN_LONG:
+        return "long runs included"
+    return "long runs (marker `long`) left out: CI=true or JESAGENT_LONG=1 runs them"

@@ -15,6 +15,7 @@ import random
 import subprocess
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -175,6 +176,7 @@ def calls(seed: int, count: int) -> list[tuple[str, str, list[bytes]]]:
     return out
 
 
+@pytest.mark.long
 def test_hundreds_of_bad_calls_through_the_executables(agents: Agents, tmp_path: Path) -> None:
     seen_codes: set[int] = set()
     for type_name, entry, argv in calls(seed=12, count=240):

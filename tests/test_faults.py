@@ -29,6 +29,8 @@ from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents, Outcome
 from tests.conftest import IN_CI
 
+pytestmark = pytest.mark.long
+
 FAULT_RUNS = int(os.environ.get("JESAGENT_FAULT_RUNS", "1"))
 BUDGET = 8  # AEPTimeout of every call here: long enough for the stand-ins, short to wait
 PASSWORD = "probe-secret"
