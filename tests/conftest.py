@@ -6,11 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
+from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
 from stubs.vcscrypt import PasswordHelper, install_password_helper
 from tests.agentcalls import Agents
 
@@ -55,6 +56,20 @@ def agents(agents_dir: Path, tmp_path: Path, password_helper: PasswordHelper) ->
         "VCS_HOME": str(tmp_path / "no-vcs"),
     }
     return Agents(agents_dir, log, state, env)
+
+
+@pytest.fixture
+def ds(tmp_path: Path) -> Iterator[DsInstance]:
+    """A running real 389 Directory Server instance in Sun layout; in CI its absence fails."""
+    if not ds_available():
+        message = "389 Directory Server is not installed: run stubs/install_389.sh as root"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    port, ssl_port = pick_free_ports(2)
+    instance = create_instance(tmp_path / "ds", port=port, ssl_port=ssl_port)
+    yield instance
+    instance.destroy()
 
 
 @pytest.fixture

@@ -22,12 +22,11 @@ import pytest
 from jescore.policy.declaration import Raw
 from jescore.policy.vcs import CleanReason
 from stubs.adminserver import StandInAdmin, build_admin_root
-from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
+from stubs.dirsrv389 import DsInstance
 from stubs.dirsrv_standin import install_sun_ldapsearch
 from stubs.msgserver import StandInServer, build_server_root
 from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents, Outcome
-from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.long
 
@@ -236,19 +235,6 @@ def test_a_hung_administration_server_program(
 
 
 # --- Directory Server (the real 389, in Sun layout) ---------------------------------------
-
-
-@pytest.fixture
-def ds(tmp_path: Path) -> Iterator[DsInstance]:
-    if not ds_available():
-        message = "389 Directory Server is not installed: run stubs/install_389.sh as root"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    port, ssl_port = pick_free_ports(2)
-    instance = create_instance(tmp_path / "ds", port=port, ssl_port=ssl_port)
-    yield instance
-    instance.destroy()
 
 
 @pytest.mark.realserver

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,30 +18,13 @@ from jescore.policy.vcs import CleanReason
 from stubs.demo_slapd import build_standin_ds
 from stubs.dirsrv389 import (
     DsInstance,
-    create_instance,
-    ds_available,
     pick_free_port,
-    pick_free_ports,
 )
 from stubs.dirsrv_standin import install_sun_ldapsearch, make_prompting_start_slapd
 from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents, Outcome
-from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.realserver
-
-
-@pytest.fixture
-def ds(tmp_path: Path) -> Iterator[DsInstance]:
-    if not ds_available():
-        message = "389 Directory Server is not installed: run stubs/install_389.sh as root"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    port, ssl_port = pick_free_ports(2)
-    instance = create_instance(tmp_path / "ds", port=port, ssl_port=ssl_port)
-    yield instance
-    instance.destroy()
 
 
 def attrs(ds: DsInstance, **more: str) -> dict[str, Raw]:
