@@ -3,8 +3,11 @@
 jesagent vcs <Type> <online|offline|monitor|clean> <arguments exactly as VCS passes them>
 jesagent explain [--json] <Type> <entry point> <arguments> | --config MAIN.CF --resource R
 jesagent doctor [--json] <Type> <arguments> | --config MAIN.CF [--resource R]
-jesagent install [--agents-dir DIR] [--conf-dir DIR]
+jesagent ocf <Type> <start|stop|monitor|validate-all|meta-data>   (OCF_RESKEY_* in the environment)
+jesagent install [--agents-dir DIR] [--conf-dir DIR] [--python PATH]
+jesagent install --ocf [--ocf-dir DIR] [--python PATH]
 jesagent uninstall [--agents-dir DIR] [--conf-dir DIR]
+jesagent uninstall --ocf [--ocf-dir DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
     from typing import NoReturn
+
+    from shell.install import Report
 
 USAGE_ERROR = 2
 
@@ -35,10 +40,14 @@ def run_and_exit(type_name: str, entry: str, argv: Sequence[str]) -> NoReturn:
     without the interpreter's teardown (freeing every module costs a monitor call more
     than its work does). Everything the agent writes is written or closed by then; the
     standard streams are flushed here."""
+    finish(entry_point(type_name, entry, argv))
+
+
+def finish(code: int) -> NoReturn:
+    """Flush the standard streams and exit at once with `code`."""
     import contextlib
     import os
 
-    code = entry_point(type_name, entry, argv)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save
             stream.flush()
@@ -65,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] == "vcs":
         # Not argparse: VCS values may start with '-' and must reach the parser untouched.
         return _vcs(args[1:])
+    if args and args[0] == "ocf":
+        return _ocf(args[1:])
     if args and args[0] == "explain":
         from shell import explain
 
@@ -82,48 +93,100 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     # vcs, explain and doctor pass VCS's arguments on untouched; listed here for --help.
     commands.add_parser("vcs", help="run an entry point as VCS would")
+    commands.add_parser("ocf", help="run an OCF action as Pacemaker would")
     commands.add_parser("explain", help="what an entry point would decide now; runs nothing")
     commands.add_parser("doctor", help="the troubleshooting checks, with the fix for each")
     for name, text in (
-        ("install", "write the entry points and types files"),
+        ("install", "write the entry points and types files (or, with --ocf, the OCF agents)"),
         ("uninstall", "remove exactly what install wrote"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--agents-dir", type=Path, default=None)
         sub.add_argument("--conf-dir", type=Path, default=None)
+        sub.add_argument("--ocf", action="store_true", help="the OCF agents for Pacemaker")
+        sub.add_argument("--ocf-dir", type=Path, default=None)
+        if name == "install":
+            sub.add_argument(
+                "--python", default=None, help="the interpreter the agents start (default: this)"
+            )
     options = parser.parse_args(args)
-    if options.command in {"install", "uninstall"}:
-        return _install(options.command, options.agents_dir, options.conf_dir)
-    return USAGE_ERROR
+    if options.command not in {"install", "uninstall"}:
+        return USAGE_ERROR
+    if options.ocf and (options.agents_dir or options.conf_dir):
+        parser.error("--ocf takes --ocf-dir, not --agents-dir or --conf-dir")
+    if not options.ocf and options.ocf_dir:
+        parser.error("--ocf-dir goes with --ocf")
+    python = getattr(options, "python", None)
+    if options.ocf:
+        return _install_ocf(options.command, options.ocf_dir, python)
+    return _install(options.command, options.agents_dir, options.conf_dir, python)
 
 
-def _install(command: str, agents_dir: Path | None, conf_dir: Path | None) -> int:
+def _ocf(args: Sequence[str]) -> int:
+    import os
+
+    usage = f"usage: jesagent ocf <{'|'.join(POLICIES)}> <action>"
+    if len(args) != 2 or args[0] not in POLICIES:
+        print(usage, file=sys.stderr)
+        return USAGE_ERROR
+    from shell import ocf
+
+    return ocf.main(args[0], args[1:], os.environ)
+
+
+def _install_ocf(command: str, ocf_dir: Path | None, python: str | None) -> int:
     from shell import install
 
-    agents = agents_dir or install.DEFAULT_AGENTS_DIR
-    conf = conf_dir or install.DEFAULT_CONF_DIR
+    folder = ocf_dir or install.DEFAULT_OCF_DIR
     try:
         if command == "install":
-            report = install.install(agents, conf)
+            report = install.install_ocf(folder, python)
         else:
-            print(install.steps_before_uninstall())
-            report = install.uninstall(agents, conf)
+            print(install.steps_before_ocf_uninstall(folder))
+            report = install.uninstall_ocf(folder)
     except OSError as error:
         print(f"jesagent {command}: {error}", file=sys.stderr)
         return 1
+    code = _report(command, report)
+    if code == 0 and command == "install":
+        print(install.next_steps_after_ocf_install(folder))
+    return code
+
+
+def _report(command: str, report: Report) -> int:
     for problem in report.problems:
         print(f"jesagent {command}: {problem}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"jesagent {command}: warning: {warning}", file=sys.stderr)
     for path in report.written:
         print(f"wrote {path}")
     for path in report.removed:
         print(f"removed {path}")
     for note in report.kept:
         print(f"kept {note}")
-    if report.problems:
+    return 1 if report.problems else 0
+
+
+def _install(
+    command: str, agents_dir: Path | None, conf_dir: Path | None, python: str | None
+) -> int:
+    from shell import install
+
+    agents = agents_dir or install.DEFAULT_AGENTS_DIR
+    conf = conf_dir or install.DEFAULT_CONF_DIR
+    try:
+        if command == "install":
+            report = install.install(agents, conf, python)
+        else:
+            print(install.steps_before_uninstall())
+            report = install.uninstall(agents, conf)
+    except OSError as error:
+        print(f"jesagent {command}: {error}", file=sys.stderr)
         return 1
-    if command == "install":
+    code = _report(command, report)
+    if code == 0 and command == "install":
         print(install.next_steps_after_install(conf))
-    return 0
+    return code
 
 
 if __name__ == "__main__":

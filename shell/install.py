@@ -1,7 +1,9 @@
-"""jesagent install / uninstall: the entry points VCS calls and the types files to import.
+"""jesagent install / uninstall: the entry points VCS calls and the types files to import,
+or (--ocf) the OCF resource agents Pacemaker calls.
 
     <agents-dir>/<Type>/{online,offline,monitor,clean}   (AgentDirectory, Script50Agent)
     <conf-dir>/<Type>/<Type>Types*.cf                     (every VCS version's variant)
+    <ocf-dir>/<Type>                                      (provider jesagent, with --ocf)
 
 Each directory gets a manifest of what was written and its SHA-256, so that uninstall
 removes exactly those files, and neither command ever replaces or removes a file it did
@@ -25,6 +27,8 @@ MARKER = "# Written by `jesagent install`; `jesagent uninstall` removes it. Do n
 MANIFEST = ".jesagent-manifest"
 DEFAULT_AGENTS_DIR = Path("/opt/VRTSagents/ha/bin")
 DEFAULT_CONF_DIR = Path("/etc/VRTSagents/ha/conf")
+OCF_PROVIDER = "jesagent"
+DEFAULT_OCF_DIR = Path("/usr/lib/ocf/resource.d") / OCF_PROVIDER
 
 
 def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
@@ -38,6 +42,18 @@ def entry_script(type_name: str, entry: EntryPoint, python: str) -> str:
         f"sys.path[:0] = {import_roots()!r}\n\n"
         "from shell.cli import run_and_exit\n\n"
         f"run_and_exit({type_name!r}, {entry.value!r}, sys.argv[1:])\n"
+    )
+
+
+def ocf_script(type_name: str, python: str) -> str:
+    # Pacemaker's environment cannot change which code runs either (see entry_script).
+    return (
+        f"#!{python} -IS\n"
+        f"{MARKER}\n"
+        "import sys\n\n"
+        f"sys.path[:0] = {import_roots()!r}\n\n"
+        "from shell.ocf import run_and_exit\n\n"
+        f"run_and_exit({type_name!r}, sys.argv[1:])\n"
     )
 
 
@@ -78,6 +94,7 @@ class Report:
     removed: list[Path] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def digest(data: bytes) -> str:
@@ -127,9 +144,53 @@ def _ours(path: Path, manifest: dict[str, str], new_text: str) -> bool:
     return manifest.get(path.name) == digest(data) or data == new_text.encode()
 
 
+def plan_ocf(ocf_dir: Path, python: str) -> list[Planned]:
+    return [Planned(ocf_dir / name, ocf_script(name, python), 0o755) for name in POLICIES]
+
+
 def install(agents_dir: Path, conf_dir: Path, python: str | None = None) -> Report:
+    return write_planned(plan(agents_dir, conf_dir, python or sys.executable))
+
+
+def install_ocf(ocf_dir: Path, python: str | None = None) -> Report:
+    """The OCF agents; with a warning for each path that another user cannot reach, since
+    Pacemaker's tools (ocf-tester, crm) may run meta-data as user nobody."""
+    interpreter = python or sys.executable
+    report = write_planned(plan_ocf(ocf_dir, interpreter))
+    if not report.problems:
+        for path in (interpreter, *import_roots()):
+            problem = closed_to_others(path)
+            if problem:
+                report.warnings.append(
+                    f"{problem}: meta-data run as another user (ocf-tester runs it as nobody) "
+                    "will fail; install from an interpreter and tree every user can read"
+                )
+    return report
+
+
+def closed_to_others(path: str) -> str | None:
+    """The first place on the way to `path` that users other than its owner cannot pass
+    (a directory without o+x, the file itself without o+r), or None."""
+    import stat
+
+    target = os.path.abspath(path)
+    parts = target.split(os.sep)
+    for depth in range(2, len(parts) + 1):
+        place = os.sep.join(parts[:depth]) or os.sep
+        try:
+            mode = os.stat(place).st_mode
+        except OSError as error:
+            return f"{place}: {error.strerror or error}"
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return f"{place} is closed to other users"
+        if not stat.S_ISDIR(mode) and not mode & stat.S_IROTH:
+            return f"{place} cannot be read by other users"
+    return None
+
+
+def write_planned(planned: list[Planned]) -> Report:
+    """Write every planned file, or none if any would replace a file not ours."""
     report = Report()
-    planned = plan(agents_dir, conf_dir, python or sys.executable)
     manifests = {p.path.parent: read_manifest(p.path.parent) for p in planned}
     for item in planned:
         if item.path.exists() and not _ours(item.path, manifests[item.path.parent], item.text):
@@ -154,8 +215,18 @@ def install(agents_dir: Path, conf_dir: Path, python: str | None = None) -> Repo
 
 
 def uninstall(agents_dir: Path, conf_dir: Path) -> Report:
+    return remove_written(_type_folders(agents_dir, conf_dir))
+
+
+def uninstall_ocf(ocf_dir: Path) -> Report:
+    return remove_written([ocf_dir])
+
+
+def remove_written(folders: Iterable[Path]) -> Report:
+    """Remove what the folders' manifests list, unless changed since; then the folders,
+    when nothing else is left in them."""
     report = Report()
-    for folder in _type_folders(agents_dir, conf_dir):
+    for folder in folders:
         manifest = read_manifest(folder)
         left: dict[str, str] = {}
         for name, sha in manifest.items():
@@ -197,6 +268,24 @@ def next_steps_after_install(conf_dir: Path) -> str:
         f'  for f in {includes}; do echo "include \\"$f\\""; done > main.cf\n'
         "  hacf -verify . && haconf -makerw && sh main.cmd && haconf -dump -makero\n"
         "Then create the resources (docs/admin-guide.md, docs/samples/)."
+    )
+
+
+def next_steps_after_ocf_install(ocf_dir: Path) -> str:
+    provider = ocf_dir.name
+    return (
+        f"Pacemaker finds the agents as ocf:{provider}:<Type> when {ocf_dir} is\n"
+        "/usr/lib/ocf/resource.d/<provider> (install on every node). Check one with\n"
+        f"  ocf-tester -n test -o ServerRoot=... {ocf_dir}/SunJESMsg\n"
+        "then create the resources (docs/pacemaker.md)."
+    )
+
+
+def steps_before_ocf_uninstall(ocf_dir: Path) -> str:
+    return (
+        "Before removing the OCF agents, check on one node that no resource uses them:\n"
+        f"  cibadmin --query --scope resources | grep 'provider=\"{ocf_dir.name}\"'"
+        "   # must print nothing"
     )
 
 

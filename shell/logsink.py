@@ -114,7 +114,7 @@ class AgentLog:
         if halog_arguments is not None and self._halog(halog_arguments):
             return
         target = os.environ.get("JESAGENT_LOG")
-        if target and _append(target, line):
+        if target and append_line(target, line):
             return
         print(line, file=sys.stderr, flush=True)  # a log line is never lost silently
 
@@ -125,7 +125,7 @@ class AgentLog:
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY
 
 
-def _append(target: str, line: str) -> bool:
+def append_line(target: str, line: str) -> bool:
     """Append one line to the log file; whether all of it was written."""
     data = f"{line}\n".encode("utf-8", "replace")
     try:

@@ -58,20 +58,49 @@ class Agents:
     def call_raw(
         self, type_name: str, entry: str, args: Sequence[str], timeout: float = 400
     ) -> Outcome:
-        before = self.log.stat().st_size if self.log.exists() else 0
-        started = time.monotonic()
-        done = subprocess.run(
-            [str(self.directory / type_name / entry), *args],
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        seconds = time.monotonic() - started
-        text = ""
-        if self.log.exists():
-            with self.log.open() as handle:
-                handle.seek(before)
-                text = handle.read()
-        return Outcome(done.returncode, text.splitlines(), seconds, done.stdout + done.stderr)
+        argv = [str(self.directory / type_name / entry), *args]
+        return run_logged(argv, {**os.environ, **self.env}, self.log, timeout)
+
+
+def run_logged(argv: Sequence[str], env: Mapping[str, str], log: Path, timeout: float) -> Outcome:
+    """Run an agent; its exit code, what it added to `log`, its time and its output."""
+    before = log.stat().st_size if log.exists() else 0
+    started = time.monotonic()
+    done = subprocess.run(
+        list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    seconds = time.monotonic() - started
+    text = ""
+    if log.exists():
+        with log.open() as handle:
+            handle.seek(before)
+            text = handle.read()
+    return Outcome(done.returncode, text.splitlines(), seconds, done.stdout + done.stderr)
+
+
+@dataclass
+class OcfAgents:
+    """Installed OCF agents plus the environment Pacemaker would give them: parameters
+    as OCF_RESKEY_<name>, the log in HA_LOGFILE, the monitor's memory under HA_RSCTMP."""
+
+    directory: Path
+    log: Path
+    rsctmp: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def call(
+        self,
+        type_name: str,
+        action: str,
+        resource: str,
+        params: Mapping[str, str],
+        *,
+        extra: Mapping[str, str] | None = None,
+        timeout: float = 400,
+    ) -> Outcome:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OCF_", "HA_"))}
+        env |= {"OCF_ROOT": "/usr/lib/ocf", "OCF_RESOURCE_INSTANCE": resource}
+        env |= {"HA_LOGFILE": str(self.log), "HA_RSCTMP": str(self.rsctmp), **self.env}
+        env |= {f"OCF_RESKEY_{name}": value for name, value in params.items()}
+        env |= dict(extra or {})
+        return run_logged([str(self.directory / type_name), action], env, self.log, timeout)

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
+from stubs.msgserver import StandInServer, build_server_root
+from stubs.ocfinstall import Installed, world_readable_install
 from stubs.vcscrypt import PasswordHelper, install_password_helper
-from tests.agentcalls import Agents
+from tests.agentcalls import Agents, OcfAgents
 
 IN_CI = os.environ.get("CI") == "true"
+MARKER = "Q7vX2kLp9Zr4wT"  # a password that must never be seen outside standard input
 MTA_HOST = "mail.jesagent.test"  # .ci/run maps it to 127.0.0.1 in /etc/hosts
 
 
@@ -38,6 +41,25 @@ def agents_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def ocf_install() -> Iterator[Installed]:
+    """The OCF agents as `jesagent install --ocf` writes them, from a copy of the code that
+    every user can read (Pacemaker's tools run meta-data as nobody), started by the
+    system's python3 when there is one."""
+    with world_readable_install() as installed:
+        yield installed
+
+
+@pytest.fixture(scope="session")
+def ocf_agents_dir(ocf_install: Installed) -> Path:
+    return ocf_install.agents
+
+
+@pytest.fixture
+def ocf_agents(ocf_agents_dir: Path, tmp_path: Path) -> OcfAgents:
+    return OcfAgents(ocf_agents_dir, tmp_path / "ha.log", tmp_path / "rsctmp")
 
 
 @pytest.fixture
@@ -70,6 +92,14 @@ def ds(tmp_path: Path) -> Iterator[DsInstance]:
     instance = create_instance(tmp_path / "ds", port=port, ssl_port=ssl_port)
     yield instance
     instance.destroy()
+
+
+@pytest.fixture
+def mail(tmp_path: Path) -> Iterator[StandInServer]:
+    """A stand-in Messaging Server whose test user's password is MARKER."""
+    built = build_server_root(tmp_path / "msg", users={"probe": MARKER}, stop_timeout=5)
+    yield built
+    built.stop_all()
 
 
 @pytest.fixture

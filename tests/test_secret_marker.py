@@ -22,11 +22,11 @@ import pytest
 from jescore.policy.declaration import Raw
 from jescore.policy.vcs import CleanReason
 from stubs.adminserver import StandInAdmin, build_admin_root
-from stubs.msgserver import StandInServer, build_server_root
+from stubs.msgserver import StandInServer
 from stubs.vcscrypt import PasswordHelper
 from tests.agentcalls import Agents
+from tests.conftest import MARKER
 
-MARKER = "Q7vX2kLp9Zr4wT"
 FRAGMENTS = {MARKER[i : i + 4] for i in range(len(MARKER) - 3)}
 WRAPPED = {"msstart", "immonitor-access", "configutil", "start-admin", "stop-admin", "admconfig"}
 
@@ -53,13 +53,6 @@ def wrap_all(root: Path, record: Path) -> int:
     for program in found:
         wrap(program, record)
     return len(found)
-
-
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[StandInServer]:
-    built = build_server_root(tmp_path / "msg", users={"probe": MARKER}, stop_timeout=5)
-    yield built
-    built.stop_all()
 
 
 @pytest.fixture

@@ -174,6 +174,7 @@ ENTRY_IMPORTS = (
     "for t in ('SunJESMsg', 'SunJESLDAP', 'SunJESAdm'):\n"
     "    engine.policy_of(t)\n"
     "import jescore.policy.procedures, shell.system\n"
+    "import shell.ocf, jescore.policy.ocf_procedures  # the OCF front end, meta-data apart\n"
     "print(' '.join(sorted(sys.modules)))\n"
 )
 # What an entry point must not load: each costs a monitor call more than our whole policy

@@ -52,6 +52,7 @@ class Msg(enum.IntEnum):
     PROBE = 3003
     PROGRAM = 3004
     VERDICT = 3005
+    OCF_ANSWER = 3006
     OUTPUT = 4001
 
 
@@ -129,3 +130,31 @@ def format_line(stamp: str, record: LogRecord, type_name: str, resource: str, en
     severity = _SEVERITY_WORD[record.level]
     where = body(type_name, resource, entry, record.text)
     return f"{stamp} VCS {severity} {message_id(record.msg)} {where}"
+
+
+# Pacemaker's priorities (the ocf_log / ha_log words) for each level.
+OCF_PRIORITY = {
+    LogLevel.ERROR: "ERROR",
+    LogLevel.WARN: "WARNING",
+    LogLevel.INFO: "INFO",
+    LogLevel.TRACE: "DEBUG",
+}
+
+
+def ocf_tag(type_name: str, resource: str, pid: int) -> str:
+    """The ha_log tag: the agent, the resource instance and the process."""
+    return f"{type_name}({resource})[{pid}]"
+
+
+def ocf_message(record: LogRecord, type_name: str, resource: str, entry: str) -> str:
+    """A line's message under Pacemaker: the same message id and body as under VCS."""
+    return f"{message_id(record.msg)} {body(type_name, resource, entry, record.text)}"
+
+
+def ocf_debug_message(level: int, type_name: str, resource: str, entry: str, text: str) -> str:
+    return f"DBG_{level} {body(type_name, resource, entry, text)}"
+
+
+def format_ocf_line(tag: str, stamp: str, priority: str, message: str) -> str:
+    """A line of HA_LOGFILE, as ha_log writes one."""
+    return f"{tag}:\t{stamp} {priority}: {message}"

@@ -14,6 +14,8 @@ clock, and `jesagent explain` drives it with assumed outcomes.
 
 from __future__ import annotations
 
+import enum
+
 from jescore.policy import argv as vcs_argv
 from jescore.policy import checks, zones
 from jescore.policy.actions import (
@@ -96,12 +98,12 @@ from jescore.policy.vcs import (
     NO_EXTRA_WAIT,
     EntryPoint,
 )
-from jescore.record import field, mutable_record, replace
+from jescore.record import field, mutable_record, record, replace
 from jescore.result import Failure, Success
 from jescore.typenames import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Mapping, Sequence
+    from collections.abc import Callable, Generator, Mapping, Sequence
     from typing import TypeAlias
 
     from jescore.policy.actions import Machine
@@ -130,6 +132,8 @@ class Call:
     last_seen: str = ""  # the last "processes seen" debug line of this call
     notes: tuple[str, ...] = ()  # the first level's remarks (a stale pid file)
     now: float = 0.0  # seconds since the entry point began, as of the last reply
+    label: str = ""  # the entry point's name in log lines (VCS's, or Pacemaker's action)
+    vcs_codes: bool = True  # the verdict line shows VCS's monitor code
     _pending: list[Action] = field(default_factory=list)
 
     @property
@@ -268,7 +272,7 @@ def command_ok(call: Call, command: Command, result: ProgramResult) -> Step[bool
 def entry_point(
     policy: ResourcePolicy, entry: EntryPoint, argv: Sequence[str], host: Host = NO_ZONES
 ) -> Machine:
-    """Read the arguments, validate them, and carry out the entry point."""
+    """Read VCS's arguments, validate them, and carry out the entry point."""
     decl = policy.declaration
     words = secret_words(decl, argv)
     match vcs_argv.parse(decl, entry, argv):
@@ -280,26 +284,83 @@ def entry_point(
             return FAILURE_EXIT[entry]
         case Success(parsed):
             pass
-    raw = dict(parsed.values)
+    request = Request(
+        resource=parsed.resource,
+        raw=dict(parsed.values),
+        seconds=float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]),
+        warnings=parsed.warnings,
+        logdbg=parsed.engine.get("LogDbg", ""),
+        logdbg_given="LogDbg" in parsed.engine,
+        shown=f"{parsed.form.value} arguments",
+        engine=dict(parsed.engine),
+        secrets=frozenset(words),
+    )
+    call = yield from begin(policy, entry, request, host, FAILURE_EXIT[entry])
+    if isinstance(call, Refusal):
+        return FAILURE_EXIT[entry]
+    if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
+        yield from log(
+            call, LogLevel.INFO, Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}"
+        )
+    return (yield from carry_out(call, PROCEDURES[entry]))
+
+
+@record
+class Request:
+    """What a front end (VCS's argument vector, Pacemaker's environment) read from its
+    caller, in the core's terms."""
+
+    resource: str
+    raw: Mapping[str, Raw]
+    seconds: float  # the budget
+    warnings: tuple[str, ...] = ()  # what was ignored, logged once the log is open
+    logdbg: str = ""  # the engine's LogDbg value
+    logdbg_given: bool = False  # the engine passed LogDbg (even empty)
+    shown: str = "arguments"  # how the debug-5 line names what was read
+    engine: Mapping[str, str] = field(default_factory=dict)  # the engine's own values
+    secrets: frozenset[str] = frozenset()  # words the log must mask, besides secret values
+    label: str = ""  # the entry point's name in log lines, if not VCS's
+    trace: bool = False  # the host asks for every TRACE line (Pacemaker's HA_debug)
+    vcs_codes: bool = True  # VCS reads the exit codes (the verdict line shows them)
+
+
+class Refusal(enum.Enum):
+    """Why an entry point could not begin its work."""
+
+    BAD_ATTRIBUTES = "the attributes are not valid"
+    NO_ZONE = "the agent's zone is unknown"
+
+
+def begin(
+    policy: ResourcePolicy, entry: EntryPoint, request: Request, host: Host, failure_code: int
+) -> Step[Call | Refusal]:
+    """Open the log, arm the watchdog at the budget, log what was ignored and validate:
+    the call ready for its procedure, or why it cannot go on (logged)."""
+    decl = policy.declaration
+    raw = dict(request.raw)
+    words = set(request.secrets)
     words |= {value for name in decl.secret_names for value in raw.get(name, ()) if value}
-    raw, logging_warnings = logging_fallbacks(decl, raw, parsed.engine.get("LogDbg", ""))
+    raw, logging_warnings = logging_fallbacks(decl, raw, request.logdbg)
     level = RES_LOG_LEVEL.convert(raw.get(RES_LOG_LEVEL.name, RES_LOG_LEVEL.default))
-    dbg = debug_levels([parsed.engine.get("LogDbg", ""), host.logdbg])
-    yield from ask(None, StartLog(parsed.resource, level.value_or(LogLevel.INFO), dbg))
-    budget = Budget(float(parsed.aep_timeout or DEFAULT_TIMEOUT_SECONDS[entry]))
-    call = Call(policy, entry, parsed.resource, _EMPTY, raw, budget, host, dbg, frozenset(words))
-    call.debug_to_vcs = host.halog and "LogDbg" not in parsed.engine and not host.logdbg.strip()
+    if request.trace:
+        level = Success(LogLevel.TRACE)
+    dbg = debug_levels([request.logdbg, host.logdbg])
+    yield from ask(None, StartLog(request.resource, level.value_or(LogLevel.INFO), dbg))
+    budget = Budget(request.seconds)
+    call = Call(policy, entry, request.resource, _EMPTY, raw, budget, host, dbg, frozenset(words))
+    call.label = request.label or entry.value
+    call.vcs_codes = request.vcs_codes
+    call.debug_to_vcs = host.halog and not request.logdbg_given and not host.logdbg.strip()
     # The budget is known from here on: every log line after this is bounded by it.
-    yield from ask(call, ArmWatchdog(budget.watchdog_at, FAILURE_EXIT[entry]))
-    for warning in (*parsed.warnings, *logging_warnings):
+    yield from ask(call, ArmWatchdog(budget.watchdog_at, failure_code))
+    for warning in (*request.warnings, *logging_warnings):
         yield from log(call, LogLevel.WARN, Msg.IGNORED_ARGUMENT, warning)
     if call.wants(5):
         shown = {name: " ".join(values) for name, values in raw.items()}
-        engine = dict(parsed.engine)
-        yield from debug(call, 5, f"{parsed.form.value} arguments: {shown}; engine: {engine}")
+        yield from debug(call, 5, f"{request.shown}: {shown}; engine: {dict(request.engine)}")
     cfg = yield from configuration(call, decl, raw)
     if cfg is None:
-        return FAILURE_EXIT[entry]
+        return Refusal.BAD_ATTRIBUTES
     call.cfg = cfg
     if host.zones_exist and host.agent_zone is None:
         yield from log(
@@ -308,14 +369,15 @@ def entry_point(
             Msg.COMMAND_NOT_RUN,
             "cannot tell which zone the agent runs in (zonename)",
         )
-        return FAILURE_EXIT[entry]
-    if entry is EntryPoint.CLEAN and parsed.clean_reason is not None:
-        yield from log(
-            call, LogLevel.INFO, Msg.CLEAN, f"clean requested: {parsed.clean_reason.text}"
-        )
-    yield from debug(call, 1, f"{entry.value} begins; budget {budget.seconds:.0f} s")
-    code = yield from PROCEDURES[entry](call)
-    yield from debug(call, 1, f"{entry.value} answers {code} after {call.now:.2f} s")
+        return Refusal.NO_ZONE
+    return call
+
+
+def carry_out(call: Call, procedure: Callable[[Call], Step[int]]) -> Step[int]:
+    """The procedure, between the debug lines that give its budget and its answer."""
+    yield from debug(call, 1, f"{call.label} begins; budget {call.budget.seconds:.0f} s")
+    code = yield from procedure(call)
+    yield from debug(call, 1, f"{call.label} answers {code} after {call.now:.2f} s")
     return code
 
 
@@ -377,7 +439,7 @@ def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Co
                 call,
                 LogLevel.WARN,
                 Msg.BAD_ATTRIBUTES,
-                f"{violation} (not needed to stop the resource; {entry.value} goes on)",
+                f"{violation} (not needed to stop the resource; {call.label} goes on)",
             )
         return cfg
     action = "state unknown" if entry is EntryPoint.MONITOR else "nothing was run"
@@ -389,7 +451,7 @@ def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Co
             call,
             LogLevel.ERROR,
             Msg.BAD_ATTRIBUTES,
-            f"{entry.value} cannot tell which processes are this resource's without valid {names}",
+            f"{call.label} cannot tell which processes are this resource's without valid {names}",
         )
     return None
 
@@ -398,14 +460,20 @@ def configuration(call: Call, decl: Declaration, raw: dict[str, Raw]) -> Step[Co
 
 
 def online(call: Call) -> Step[int]:
+    """Bring the resource online. Online answers 0 either way: monitor decides."""
+    yield from bring_online(call)
+    return NO_EXTRA_WAIT
+
+
+def bring_online(call: Call) -> Step[bool]:
     """Start unless already online; then wait, within the budget, until the first level
-    passes and the readiness probes answer. Online answers 0 either way: monitor decides."""
+    passes and the readiness probes answer. Whether the resource is online now."""
     policy, cfg = call.policy, call.cfg
     yield from ask(call, ForgetCount(call.resource))
     first = policy.first_level(cfg, (yield from observe(call, policy.watch(cfg))))
     if first.ok:
         yield from log(call, LogLevel.INFO, Msg.ALREADY_ONLINE, "already online; nothing to start")
-        return NO_EXTRA_WAIT
+        return True
     command = policy.start(cfg)
     yield from log(
         call, LogLevel.INFO, Msg.START, f"{command.purpose}: {' '.join(call.in_zone(command.argv))}"
@@ -413,7 +481,7 @@ def online(call: Call) -> Step[int]:
     limit = call.budget.start_command_until - call.now
     result = yield from execute(call, command, RunKind.START, limit)
     if not (yield from command_ok(call, command, result)):
-        return NO_EXTRA_WAIT
+        return False
     ready, why = False, "the processes did not appear"
     while True:
         last = policy.first_level(cfg, (yield from observe(call, policy.watch(cfg))))
@@ -433,7 +501,7 @@ def online(call: Call) -> Step[int]:
             Msg.NOT_STARTED,
             f"not online after {call.now:.1f} s: {why}; {last.summary}",
         )
-    return NO_EXTRA_WAIT
+    return ready
 
 
 def ready_check(call: Call) -> Step[tuple[bool, str]]:
@@ -453,7 +521,13 @@ def ready_check(call: Call) -> Step[tuple[bool, str]]:
 
 
 def offline(call: Call) -> Step[int]:
-    """Stop what runs (nothing to do when nothing runs). Answers 0 either way."""
+    """Take the resource offline. Answers 0 either way."""
+    yield from take_offline(call)
+    return NO_EXTRA_WAIT
+
+
+def take_offline(call: Call) -> Step[tuple[Identity, ...]]:
+    """Stop what runs (nothing to do when nothing runs); what would not stop."""
     snap = yield from observe(call, call.policy.stop_watch(call.cfg))
     if not call.policy.stop_targets(call.cfg, snap):
         yield from log(
@@ -462,9 +536,8 @@ def offline(call: Call) -> Step[int]:
             Msg.ALREADY_OFFLINE,
             "no process of this resource runs; nothing to stop",
         )
-        return NO_EXTRA_WAIT
-    yield from stop_everything(call)
-    return NO_EXTRA_WAIT
+        return ()
+    return (yield from stop_everything(call))
 
 
 def clean(call: Call) -> Step[int]:
@@ -568,26 +641,58 @@ def monitor(call: Call) -> Step[int]:
     this node or when the resource is half there (some processes present, some missing),
     and at TRACE otherwise: a standby node that finds nothing, cycle after cycle, stays
     quiet."""
-    previous = yield from ask(call, LoadVerdict(call.resource))
-    verdict, partial = yield from monitor_verdict(call)
-    changed = previous != verdict.state.value
-    level = LogLevel.INFO if changed or partial else LogLevel.TRACE
-    for note in call.notes:
-        yield from log(call, level, Msg.FIRST_LEVEL, note)
-    yield from log(
-        call, level, Msg.VERDICT, f"{verdict.state.value} ({verdict.code}): {verdict.reason}"
-    )
-    if changed:
-        yield from ask(call, StoreVerdict(call.resource, verdict.state.value))
+    verdict, _ = yield from monitor_and_log(call)
     return verdict.code
 
 
-def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
-    """Count the cycle, look for the processes, probe when due, run MonitorProgram when
-    the verdict table says so, and fold it all into the verdict; and whether the first
-    level found the resource half there."""
-    cfg = call.cfg
-    every = cfg[SECOND_LEVEL_MONITOR]
+def monitor_and_log(
+    call: Call, second_level_due: bool | None = None
+) -> Step[tuple[Verdict, FirstLevel]]:
+    """The verdict, logged as `monitor` says, and what the first level found.
+    `second_level_due` overrides SecondLevelMonitor's cycle count (under Pacemaker the
+    check level decides)."""
+    previous = yield from ask(call, LoadVerdict(call.resource))
+    verdict, first = yield from monitor_verdict(call, second_level_due)
+    changed = previous != verdict.state.value
+    partial = bool(first.found) and not first.ok
+    level = LogLevel.INFO if changed or partial else LogLevel.TRACE
+    for note in call.notes:
+        yield from log(call, level, Msg.FIRST_LEVEL, note)
+    code = f" ({verdict.code})" if call.vcs_codes else ""
+    yield from log(call, level, Msg.VERDICT, f"{verdict.state.value}{code}: {verdict.reason}")
+    if changed:
+        yield from ask(call, StoreVerdict(call.resource, verdict.state.value))
+    return verdict, first
+
+
+def monitor_verdict(
+    call: Call, second_level_due: bool | None = None
+) -> Step[tuple[Verdict, FirstLevel]]:
+    """Count the cycle (unless told whether the second level is due), look for the
+    processes, probe when due, run MonitorProgram when the verdict table says so, and fold
+    it all into the verdict; with what the first level found."""
+    due = second_level_due
+    if due is None:
+        due = yield from count_cycle(call)
+    snap, first = yield from first_look(call)
+    yield from log(call, LogLevel.TRACE, Msg.FIRST_LEVEL, first.summary)
+    call.notes = first.notes  # logged with the verdict: at INFO only when it changes
+    second, second_reason = SecondLevel.NOT_DUE, "second level not due"
+    if first.ok and due:
+        second, second_reason = yield from second_level(call, snap)
+        yield from log(
+            call, LogLevel.TRACE, Msg.SECOND_LEVEL, f"second level {second.value}: {second_reason}"
+        )
+    program = None
+    if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and call.cfg[MONITOR_PROGRAM]:
+        program = yield from monitor_program(call)
+    return decide(first.ok, first.summary, second, second_reason, program), first
+
+
+def count_cycle(call: Call) -> Step[bool]:
+    """Count this monitor cycle in SecondLevelMonitor's rhythm: whether the second level is
+    due. A count that cannot be saved makes it due on every cycle."""
+    every = call.cfg[SECOND_LEVEL_MONITOR]
     stored = (yield from ask(call, LoadCount(call.resource))) if every > 0 else None
     assert stored is None or isinstance(stored, int)
     cycle = advance_cycle(stored, every)
@@ -602,20 +707,7 @@ def monitor_verdict(call: Call) -> Step[tuple[Verdict, bool]]:
                 f"cannot save the monitor cycle count: {problem}; "
                 "the second level runs on every cycle until it can",
             )
-    snap, first = yield from first_look(call)
-    yield from log(call, LogLevel.TRACE, Msg.FIRST_LEVEL, first.summary)
-    call.notes = first.notes  # logged with the verdict: at INFO only when it changes
-    second, second_reason = SecondLevel.NOT_DUE, "second level not due"
-    if first.ok and cycle.due:
-        second, second_reason = yield from second_level(call, snap)
-        yield from log(
-            call, LogLevel.TRACE, Msg.SECOND_LEVEL, f"second level {second.value}: {second_reason}"
-        )
-    program = None
-    if next_step(first.ok, second) is Next.PROGRAM_OR_ONLINE and cfg[MONITOR_PROGRAM]:
-        program = yield from monitor_program(call)
-    partial = bool(first.found) and not first.ok
-    return decide(first.ok, first.summary, second, second_reason, program), partial
+    return cycle.due
 
 
 def first_look(call: Call) -> Step[tuple[Snapshot, FirstLevel]]:

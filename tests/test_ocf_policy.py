@@ -1,0 +1,288 @@
+"""The OCF contract in the core: reading Pacemaker's environment, the exit-code table,
+the meta-data, and the same verdict from both front ends for the same situation."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import Dimension
+from jescore.policy.monitoring import State, Verdict
+from jescore.policy.ocf import (
+    ANSWERS,
+    DEFAULT_TIMEOUTS,
+    MONITOR_OPERATIONS,
+    RESKEY,
+    SECOND_LEVEL_DEPTH,
+    VCS_ONLY,
+    OcfAction,
+    OcfCode,
+    OcfRequest,
+    Situation,
+    parameter_names,
+    read_environment,
+    resource_name,
+    secret_parameters,
+)
+from jescore.policy.ocf_procedures import monitor_situation, ocf_entry
+from jescore.policy.processes import ProcessInfo
+from jescore.policy.registry import POLICIES
+from jescore.policy.resource import FirstLevel, Snapshot
+from jescore.policy.vcs import EntryPoint
+from jescore.result import Failure, Success
+from jescore.tooling.ocfmeta import metadata, unique_parameters
+from shell.engine import carry_out, interpret
+from tests.fakesystem import FakeSystem, Scenario
+from tests.test_procedures import Situation as Table
+from tests.test_procedures import argv_for, config, scenarios, situations
+
+ACTIONS = [OcfAction.START, OcfAction.STOP, OcfAction.MONITOR, OcfAction.VALIDATE_ALL]
+
+
+# --- reading the environment ----------------------------------------------------------
+
+env_keys = st.one_of(
+    st.sampled_from(
+        [f"{RESKEY}{a.name}" for p in POLICIES.values() for a in p.declaration.attrs]
+        + [
+            "OCF_RESOURCE_INSTANCE",
+            "OCF_CHECK_LEVEL",
+            "HA_debug",
+            f"{RESKEY}CRM_meta_timeout",
+            f"{RESKEY}CRM_meta_interval",
+            f"{RESKEY}Unknown",
+        ]
+    ),
+    st.text(min_size=1, max_size=12),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(sorted(POLICIES)),
+    st.sampled_from(ACTIONS),
+    st.dictionaries(env_keys, st.text(max_size=30), max_size=12),
+)
+def test_any_environment_reads_to_a_request_or_a_reason(
+    type_name: str, action: OcfAction, env: dict[str, str]
+) -> None:
+    decl = POLICIES[type_name].declaration
+    found = read_environment(decl, action, env)
+    if not env.get("OCF_RESOURCE_INSTANCE"):
+        assert isinstance(found, Failure)
+        assert "OCF_RESOURCE_INSTANCE" in found.failure()
+        return
+    assert isinstance(found, Success)
+    request = found.unwrap()
+    assert vcs_argv.looks_like_resource(request.resource)
+    assert request.seconds > 0
+    for name, raw in request.raw.items():
+        attr = decl.attr(name)
+        assert attr is not None and name in parameter_names(decl)
+        given_value = env[RESKEY + name]
+        if attr.dimension is Dimension.SCALAR:
+            assert raw == (given_value,)
+        else:
+            assert raw == tuple(given_value.split())
+    ignored = [
+        k
+        for k in env
+        if k.startswith(RESKEY)
+        and not k.startswith(RESKEY + "CRM_meta_")
+        and k[len(RESKEY) :] not in parameter_names(decl)
+    ]
+    for key in ignored:
+        assert any(w.startswith(key) for w in request.warnings), (key, request.warnings)
+
+
+def test_the_operation_values_are_read_in_milliseconds_and_levels() -> None:
+    decl = POLICIES["SunJESMsg"].declaration
+    env = {
+        "OCF_RESOURCE_INSTANCE": "imap:1",
+        f"{RESKEY}CRM_meta_timeout": "20000",
+        f"{RESKEY}CRM_meta_interval": "0",
+        "OCF_CHECK_LEVEL": "10",
+        "HA_debug": "1",
+        f"{RESKEY}MsgServices": "imap 143  pop 110",
+        f"{RESKEY}SecondLevelMonitor": "3",
+    }
+    request = read_environment(decl, OcfAction.MONITOR, env).unwrap()
+    assert request.resource == "imap_1"
+    assert request.seconds == 20.0
+    assert request.probe and request.second_level and request.trace
+    assert request.raw["MsgServices"] == ("imap", "143", "pop", "110")
+    assert "SecondLevelMonitor" not in request.raw
+    assert any("OCF_CHECK_LEVEL=10" in w for w in request.warnings)  # VCS_ONLY's reason
+    plain = read_environment(decl, OcfAction.START, {"OCF_RESOURCE_INSTANCE": "x"}).unwrap()
+    assert plain.seconds == DEFAULT_TIMEOUTS[OcfAction.START]
+    assert not plain.probe and not plain.second_level and not plain.trace
+    bad = {"OCF_RESOURCE_INSTANCE": "x", "OCF_CHECK_LEVEL": "deep"}
+    bad[f"{RESKEY}CRM_meta_timeout"] = "20s"
+    odd = read_environment(decl, OcfAction.MONITOR, bad).unwrap()
+    assert odd.check_level == 0 and odd.seconds == DEFAULT_TIMEOUTS[OcfAction.MONITOR]
+    assert len(odd.warnings) == 2
+
+
+@given(st.text(min_size=1, max_size=300))
+def test_any_instance_name_becomes_a_safe_resource_name(instance: str) -> None:
+    name = resource_name(instance)
+    assert vcs_argv.looks_like_resource(name)
+    assert "/" not in name and name not in {".", ".."}
+    assert resource_name(name) == name  # already safe names stay as they are
+
+
+def test_password_parameters_are_named_for_removal() -> None:
+    assert secret_parameters(POLICIES["SunJESMsg"].declaration) == (f"{RESKEY}LDAPTestPasswd",)
+    assert f"{RESKEY}AdminPasswd" in secret_parameters(POLICIES["SunJESAdm"].declaration)
+
+
+# --- the exit codes -------------------------------------------------------------------
+
+
+def test_every_situation_has_one_ocf_code() -> None:
+    assert set(ANSWERS) == set(Situation)
+    assert set(ANSWERS.values()) <= set(OcfCode)
+    assert ANSWERS[Situation.NOT_RUNNING] is OcfCode.NOT_RUNNING
+    assert ANSWERS[Situation.BAD_PARAMETERS] is OcfCode.ERR_CONFIGURED
+    assert ANSWERS[Situation.NOT_INSTALLED] is OcfCode.ERR_INSTALLED
+
+
+@given(
+    st.sampled_from(list(State)),
+    st.lists(st.integers(1, 99), max_size=3, unique=True),
+    st.lists(st.sampled_from(["imapd", "stored"]), max_size=2),
+)
+def test_a_monitor_verdict_reads_as_running_stopped_or_failed(
+    state: State, pids: list[int], missing: list[str]
+) -> None:
+    first = FirstLevel(
+        tuple(ProcessInfo(p, "imapd", ("imapd",), 1.0) for p in pids), tuple(missing)
+    )
+    situation = monitor_situation(Verdict(state, "why"), first)
+    if state is State.ONLINE:
+        assert situation is Situation.RUNNING
+    elif state is State.UNKNOWN:
+        assert situation is Situation.UNKNOWN
+    else:  # offline: cleanly stopped only when none of its processes is there
+        assert situation is (Situation.FAILED if pids else Situation.NOT_RUNNING)
+
+
+# --- meta-data --------------------------------------------------------------------------
+
+
+def test_meta_data_describes_every_parameter_as_the_types_files_do() -> None:
+    for type_name, policy in POLICIES.items():
+        decl = policy.declaration
+        document = metadata(decl).split("\n", 2)[2]  # past the XML and DOCTYPE lines
+        root = ET.fromstring(document)  # noqa: S314 - our own output
+        assert root.get("name") == type_name
+        params = {p.get("name"): p for p in root.iter("parameter")}
+        assert tuple(params) == parameter_names(decl)
+        assert not set(params) & set(VCS_ONLY)
+        for name, element in params.items():
+            attr = decl.attr(str(name))
+            assert attr is not None
+            content = element.find("content")
+            assert content is not None
+            assert content.get("default") == attr.types_cf_default()
+            needed = attr.required and attr.types_cf_default() is None
+            assert element.get("required") == str(int(needed))
+            assert element.get("unique") == str(int(name in unique_parameters(decl)))
+            assert element.findtext("longdesc", "").startswith(attr.description)
+        actions = [(a.get("name"), a.get("depth"), a.get("timeout")) for a in root.iter("action")]
+        for action, seconds in DEFAULT_TIMEOUTS.items():
+            assert any(n == action.value and t == f"{seconds}s" for n, _, t in actions)
+        depths = {d for n, d, _ in actions if n == "monitor"}
+        assert depths == {str(d) for d, _ in MONITOR_OPERATIONS} >= {str(SECOND_LEVEL_DEPTH)}
+
+
+def test_only_a_whole_identity_is_marked_unique() -> None:
+    assert unique_parameters(POLICIES["SunJESLDAP"].declaration) == {"InstanceRoot"}
+    assert unique_parameters(POLICIES["SunJESAdm"].declaration) == {"ServerRoot"}
+    assert unique_parameters(POLICIES["SunJESMsg"].declaration) == frozenset()
+    text = metadata(POLICIES["SunJESMsg"].declaration)
+    assert "Two resources may share it only with a different ServerType, MsgServices" in text
+
+
+# --- both front ends, one policy ----------------------------------------------------------
+
+
+def _ocf_code_for(vcs_code: int, first: FirstLevel) -> int:
+    """What the OCF monitor must answer where the VCS monitor answered vcs_code."""
+    if vcs_code >= 101:
+        return OcfCode.SUCCESS
+    if vcs_code == 100:
+        return OcfCode.ERR_GENERIC if first.found else OcfCode.NOT_RUNNING
+    return OcfCode.ERR_GENERIC
+
+
+ACTING = ("run", "connect", "signal", "wait")
+
+
+@settings(max_examples=200, deadline=None)
+@given(situations(), scenarios, st.booleans(), st.integers(5, 120))
+def test_both_front_ends_reach_the_same_monitor_verdict_by_the_same_steps(
+    situation: Table, scenario: Scenario, deep: bool, budget: int
+) -> None:
+    type_name, values, table = situation
+    policy = POLICIES[type_name]
+    vcs_values = {**values, "SecondLevelMonitor": ("1" if deep else "0",)}
+    cfg = config(type_name, vcs_values)
+    vcs_system = FakeSystem(policy, cfg, list(table), scenario)
+    argv = argv_for(type_name, EntryPoint.MONITOR, vcs_values, budget)
+    vcs_code = carry_out(type_name, EntryPoint.MONITOR, argv, vcs_system)
+
+    ocf_values = {k: v for k, v in values.items() if k not in VCS_ONLY}
+    request = OcfRequest(
+        OcfAction.MONITOR, "res1", ocf_values, float(budget), SECOND_LEVEL_DEPTH if deep else 0
+    )
+    ocf_system = FakeSystem(policy, cfg, list(table), scenario)
+    ocf_code = interpret(ocf_entry(policy, request), ocf_system)
+
+    first = policy.first_level(cfg, Snapshot(tuple(p for p in table if not p.zombie)))
+    assert ocf_code == _ocf_code_for(vcs_code, first), (vcs_code, ocf_code)
+    acted = [[op for op in s.ops if op[0] in ACTING] for s in (vcs_system, ocf_system)]
+    assert acted[0] == acted[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(situations(), scenarios, st.sampled_from([OcfAction.START, OcfAction.STOP]))
+def test_start_and_stop_do_what_online_and_offline_do_and_say_whether_it_worked(
+    situation: Table, scenario: Scenario, action: OcfAction
+) -> None:
+    type_name, values, table = situation
+    policy = POLICIES[type_name]
+    cfg = config(type_name, values)
+    entry = EntryPoint.ONLINE if action is OcfAction.START else EntryPoint.OFFLINE
+    vcs_system = FakeSystem(policy, cfg, list(table), scenario)
+    carry_out(type_name, entry, argv_for(type_name, entry, values, 60), vcs_system)
+    ocf_values = {k: v for k, v in values.items() if k not in VCS_ONLY}
+    ocf_system = FakeSystem(policy, cfg, list(table), scenario)
+    code = interpret(ocf_entry(policy, OcfRequest(action, "res1", ocf_values, 60.0)), ocf_system)
+
+    acted = [[op for op in s.ops if op[0] in ACTING] for s in (vcs_system, ocf_system)]
+    assert acted[0] == acted[1]
+    after = Snapshot(tuple(p for p in ocf_system.processes if not p.zombie))
+    if action is OcfAction.STOP:
+        left = policy.stop_targets(cfg, after)
+        assert (code == OcfCode.SUCCESS) == (not left)
+        assert code in {OcfCode.SUCCESS, OcfCode.ERR_GENERIC}
+    else:
+        assert code in {OcfCode.SUCCESS, OcfCode.ERR_GENERIC}
+        if code == OcfCode.SUCCESS:
+            assert policy.first_level(cfg, after).ok
+
+
+@given(st.sampled_from(sorted(POLICIES)), st.sampled_from(ACTIONS))
+def test_a_missing_required_parameter_is_a_configuration_error(
+    type_name: str, action: OcfAction
+) -> None:
+    policy = POLICIES[type_name]
+    system = FakeSystem(policy, None, [])
+    code = interpret(ocf_entry(policy, OcfRequest(action, "res1", {}, 30.0)), system)
+    assert code == OcfCode.ERR_CONFIGURED
+    assert not [op for op in system.ops if op[0] in ACTING]  # nothing run, nothing signalled
+    assert any("is required" in str(op[1]) for op in system.ops if op[0] == "log")
