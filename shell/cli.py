@@ -164,6 +164,8 @@ def _report(command: str, report: Report) -> int:
         print(f"removed {path}")
     for note in report.kept:
         print(f"kept {note}")
+    for note in report.notes:
+        print(f"note: {note}")
     return 1 if report.problems else 0
 
 

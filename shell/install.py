@@ -95,6 +95,7 @@ class Report:
     kept: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def digest(data: bytes) -> str:
@@ -152,28 +153,71 @@ def install(agents_dir: Path, conf_dir: Path, python: str | None = None) -> Repo
     return write_planned(plan(agents_dir, conf_dir, python or sys.executable))
 
 
+SHARED_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
+
+
 def install_ocf(ocf_dir: Path, python: str | None = None) -> Report:
     """The OCF agents; with a warning for each path that another user cannot reach, since
-    Pacemaker's tools (ocf-tester, crm) may run meta-data as user nobody."""
-    interpreter = python or sys.executable
+    Pacemaker's tools (ocf-tester, crm) may run meta-data as user nobody. Unless told which
+    interpreter to use, a private one (under /root, say) gives way to the system's python3
+    of the same version."""
+    interpreter, note = python, ""
+    if interpreter is None:
+        interpreter, note = shared_interpreter()
     report = write_planned(plan_ocf(ocf_dir, interpreter))
-    if not report.problems:
-        for path in (interpreter, *import_roots()):
-            problem = closed_to_others(path)
-            if problem:
-                report.warnings.append(
-                    f"{problem}: meta-data run as another user (ocf-tester runs it as nobody) "
-                    "will fail; install from an interpreter and tree every user can read"
-                )
+    if report.problems:
+        return report
+    if note:
+        report.notes.append(note)
+    for path in (interpreter, *import_roots()):
+        problem = closed_to_others(path)
+        if problem:
+            report.warnings.append(
+                f"{problem}: meta-data run as another user (ocf-tester runs it as nobody) "
+                "will fail; install from an interpreter and tree every user can read"
+            )
     return report
 
 
+def shared_interpreter() -> tuple[str, str]:
+    """This interpreter, or, when other users cannot run it, the system's python3 of the
+    same version (which can load the same compiled modules); and a note saying so."""
+    if closed_to_others(sys.executable) is None:
+        return sys.executable, ""
+    import subprocess
+
+    wanted = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in SHARED_PYTHONS:
+        if not os.access(candidate, os.X_OK) or closed_to_others(candidate):
+            continue
+        found = subprocess.run(  # noqa: S603 - a fixed interpreter path, no shell
+            [candidate, "-IS", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if found.stdout.strip() == wanted:
+            return candidate, (
+                f"the agents start {candidate}: other users cannot run {sys.executable}"
+            )
+    return sys.executable, ""
+
+
 def closed_to_others(path: str) -> str | None:
-    """The first place on the way to `path` that users other than its owner cannot pass
-    (a directory without o+x, the file itself without o+r), or None."""
+    """The first place on the way to `path` (or to what its symbolic links lead to) that
+    users other than its owner cannot pass: a directory without o+x, the file itself
+    without o+r. None when every user can reach it."""
+    for target in dict.fromkeys((os.path.abspath(path), os.path.realpath(path))):
+        problem = _closed_on(target)
+        if problem:
+            return problem
+    return None
+
+
+def _closed_on(target: str) -> str | None:
     import stat
 
-    target = os.path.abspath(path)
     parts = target.split(os.sep)
     for depth in range(2, len(parts) + 1):
         place = os.sep.join(parts[:depth]) or os.sep
@@ -272,12 +316,17 @@ def next_steps_after_install(conf_dir: Path) -> str:
 
 
 def next_steps_after_ocf_install(ocf_dir: Path) -> str:
-    provider = ocf_dir.name
+    if ocf_dir.parent == DEFAULT_OCF_DIR.parent:
+        found = f"Pacemaker finds them as ocf:{ocf_dir.name}:<Type> (install on every node)."
+    else:
+        found = (
+            f"Pacemaker looks for agents only under {DEFAULT_OCF_DIR.parent}/<provider>/: "
+            f"link or copy {ocf_dir} there (on every node)."
+        )
     return (
-        f"Pacemaker finds the agents as ocf:{provider}:<Type> when {ocf_dir} is\n"
-        "/usr/lib/ocf/resource.d/<provider> (install on every node). Check one with\n"
-        f"  ocf-tester -n test -o ServerRoot=... {ocf_dir}/SunJESMsg\n"
-        "then create the resources (docs/pacemaker.md)."
+        f"{found}\nCheck one where starting and stopping it does no harm:\n"
+        f"  ocf-tester -n check -o ServerRoot=... -o MsgHost=... -o MsgServices='core 49994' "
+        f"{ocf_dir}/SunJESMsg\nthen create the resources (docs/pacemaker.md)."
     )
 
 

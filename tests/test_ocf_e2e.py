@@ -366,3 +366,33 @@ def test_the_ocf_options_do_not_mix_with_the_vcs_ones(args: list[str]) -> None:
     )
     assert done.returncode == 2
     assert "--ocf" in done.stderr
+
+
+def test_a_private_interpreter_gives_way_to_a_shared_one_of_the_same_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        private = base / "private"
+        private.mkdir(mode=0o700)
+        (private / "python3").write_text("")
+        link = base / "python"  # an open path whose target is not: the kernel follows it
+        link.symlink_to(private / "python3")
+        assert install.closed_to_others(str(link)) == f"{private} is closed to other users"
+        shared = base / "python3"
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        shared.write_text(f"#!/bin/sh\necho {version}\n")
+        shared.chmod(0o755)
+        other = base / "python3-other"
+        other.write_text("#!/bin/sh\necho 2.7\n")
+        other.chmod(0o755)
+        monkeypatch.setattr(sys, "executable", str(link))
+        monkeypatch.setattr(install, "SHARED_PYTHONS", (str(other), str(shared)))
+        report = install.install_ocf(tmp_path / "agents")
+        assert (tmp_path / "agents" / "SunJESMsg").read_text().startswith(f"#!{shared} -IS\n")
+        assert report.notes == [f"the agents start {shared}: other users cannot run {link}"]
+        explicit = install.install_ocf(tmp_path / "explicit", str(link))  # asked for: kept
+        assert not explicit.notes and explicit.warnings
+    finally:
+        shutil.rmtree(base)
