@@ -260,7 +260,9 @@ class Demo:
             "1. Everything online, in dependency order",
             "hagrp -online for every group. The store, webmail and MTA groups `require group\n"
             "dir_sg online global soft`, so the engine starts nothing of theirs until dir_sg is\n"
-            "online; inside a group, `requires` links start children (NIC, DiskGroup) first.",
+            "online; inside a group, `requires` links start children (DiskGroup) first, and\n"
+            "independent resources start together. The NIC is persistent (Operations None):\n"
+            "only monitored, never brought online or taken offline.",
         )
         self.engine.online_all(wait=False)
         settled = self.settle()
@@ -284,14 +286,25 @@ class Demo:
             "dir_sg was wholly online before any resource of the groups that need it started",
             dir_up >= 0 and bool(others) and dir_up < min(others),
         )
+        up_at: dict[str, int] = {}
+        for e in events:
+            if e.kind is EventKind.RESOURCE and e.new == "ONLINE":
+                up_at.setdefault(e.resource, e.seq)
         in_order = all(
-            link.child in first_online
+            link.child in up_at
             and link.parent in first_online
-            and first_online[link.child] < first_online[link.parent]
+            and up_at[link.child] < first_online[link.parent]
             for group in config.groups
             for link in group.links
         )
-        self.check("inside each group, every child started before what requires it", in_order)
+        self.check(
+            "inside each group, every child was online before what requires it started", in_order
+        )
+        nics = {r.name for g in config.groups for r in g.resources if r.type_name == "NIC"}
+        self.check(
+            "the NICs were only monitored: no online or offline call",
+            bool(nics) and not any(e.resource in nics for e in onlines),
+        )
         i = self.dep.installs
         self.check(
             "the servers run: ns-slapd, the Administration Server, stored, imapd, popd,"
@@ -462,7 +475,8 @@ class Demo:
         mark = self.step(
             "5. Switch the message store group to the standby node, and back",
             "hagrp -switch store_sg -to node4: the engine takes the group offline in reverse\n"
-            "dependency order (IMAP/POP, then the core, then mount, IP, disk group, NIC) and\n"
+            "dependency order (IMAP/POP, then the core, then mount, IP, disk group; the NIC\n"
+            "stays up) and\n"
             "brings it online on node4 (here the same host, standing in for another node).\n"
             "The directory, webmail and MTA groups are not touched.",
         )
@@ -516,7 +530,8 @@ class Demo:
         mark = self.step(
             "6. Everything offline",
             "hagrp -offline for every group: parents first. The store, webmail and MTA groups\n"
-            "go down before dir_sg, whose resources go down IP and mount last.",
+            "go down before dir_sg, whose resources go down IP and mount last. The NICs stay\n"
+            "up, and a group counts as offline without them, as under VCS.",
         )
         self.engine.offline_all(wait=False)
         settled = self.settle()
@@ -529,6 +544,10 @@ class Demo:
         self.check(
             "dir_sg went offline only after the groups that need it",
             0 <= last_other < first_dir,
+        )
+        self.check(
+            "no NIC was taken offline",
+            not any(e.resource.endswith("_nic") for e in offline),
         )
         i = self.dep.installs
         self.check(

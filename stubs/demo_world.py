@@ -69,6 +69,10 @@ BUNDLED: Final[Mapping[str, tuple[str, ...]]] = {
     "Mount": ("MountPoint", "BlockDevice", "FSType", "FsckOpt"),
 }
 
+# Bundled types that are persistent (static Operations = None in VCS's types.cf): the
+# engine only monitors them; their stand-ins are up from the start, as a working NIC is.
+PERSISTENT: Final = frozenset({"NIC"})
+
 # One script plays every entry point of a bundled type: the resource is "up" while a file
 # named after it exists. Monitor answers 110 or 100; nothing else can go wrong.
 BUNDLED_AGENT: Final = """#!/bin/sh
@@ -316,6 +320,10 @@ class World:
         groups = tuple(self._group(g, installs) for g in loaded.groups)
         config = replace(loaded, types=types, groups=groups)
         self._validate(config)
+        for group in config.groups:  # the network cards work before the cluster starts
+            for resource in group.resources:
+                if resource.type_name in PERSISTENT:
+                    (self.work / "bundled" / "state" / resource.name).touch()
         # What the engine runs, for anyone who stops the demo half-way to look.
         (folder / "main.cf").write_text(vcsconf.render(config))
         return config
@@ -334,6 +342,10 @@ class World:
                 TypeAttr("ArgList", VcsType.STR, Dimension.VECTOR, args, static=True),
                 *(TypeAttr(a, VcsType.STR, Dimension.SCALAR, ()) for a in args),
             ]
+            if type_name in PERSISTENT:
+                attrs.append(
+                    TypeAttr("Operations", VcsType.STR, Dimension.SCALAR, ("None",), static=True)
+                )
             types.append(TypeDef(type_name, tuple(attrs)))
         head = "// Stand-in bundled types for the demo (stubs.demo_world): not VCS's types.cf.\n"
         return head + vcsconf.render(Configuration(types=tuple(types)))

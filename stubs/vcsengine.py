@@ -3,8 +3,9 @@
 There is no VCS here, so this module plays both HAD (the engine: service groups, resource
 dependencies, group dependencies, failover) and the Script50Agent framework (one process per
 entry-point call with the V50 argument vector, time budgets, monitor scheduling, clean
-reasons, restarts). It is a test and demo tool, not a cluster: one host, one thread, the
-"other systems" of a SystemList are simulated names.
+reasons, restarts). It is a test and demo tool, not a cluster: one host (the "other
+systems" of a SystemList are simulated names), one engine thread that starts entry points
+concurrently as agent threads would and acts on their answers in order.
 
 Library API (the main thing)::
 
@@ -93,8 +94,8 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
   MonitorInterval + 10: a smaller value is raised to that.
 - A non-critical fault changes nothing else: parents stay as they are (the admin guide's
   "non-critical parent" scenario: neither the tree goes offline nor the group fails over).
-- Independent resources go online one after another in order of appearance (VCS starts
-  them in parallel); offline goes parents first, in reverse order of appearance.
+- Independent resources go online together (VCS starts them in parallel); offline goes
+  parents first, in reverse order of appearance, independent ones together too.
 - Group dependencies: online (local/global/remote treated alike: one host) needs the child
   group online before any parent resource starts; soft: the child may go offline under an
   online parent, which stays; firm/hard: offline of the child is refused while the parent
@@ -110,7 +111,17 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
 - A probe (the first monitor) that answers unknown (99) or times out leaves the resource
   NOT PROBED: it is monitored again every OfflineMonitorInterval, and nothing of its group
   starts or stops on this system until it answers.
-- Entry points run one at a time (VCS runs them in parallel, per agent thread).
+- Persistent resources (static Operations None, as NIC has) are only monitored, never
+  brought online or taken offline; OnOnly resources are never taken offline; a group
+  counts as offline once its resources other than those are.
+- Entry points run concurrently, as VCS's agent threads run them: every online, offline
+  and probe the groups need at the same moment, and every monitor due at the same engine
+  time, start together, at most NumThreads (default 10) per resource type (Agent
+  Developer's Guide, NumThreads: "the maximum number of threads used by the agent
+  process", each running one entry point at a time). Their answers are then acted on in
+  order of appearance; what an answer starts (a clean, a restart) runs after them.
+- Events of entry points carry the wall-clock time the call started, not the time it
+  ended (hastatus and the engine log stamp an event when it happens).
 - Monitor exit 200 is an intentional offline only when the type sets IntentionalOffline 1;
   otherwise it reads as offline.
 - State and IState are passed as numbers (no public source gives the form): State
@@ -133,11 +144,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Final
+from typing import IO, Final
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Declaration, Dimension, Raw, VcsType
@@ -250,6 +261,8 @@ class TypeParams:
     clean_retry_limit: int = 0
     aep_timeout: bool = False
     intentional_offline: bool = False
+    num_threads: int = 10
+    operations: str = "OnOff"  # OnOff; OnOnly: never taken offline; None: persistent
 
     def timeout(self, entry: EntryPoint) -> int:
         return {
@@ -278,6 +291,7 @@ _PARAM_NAMES: Final = {
     "CleanRetryLimit": "clean_retry_limit",
     "AEPTimeout": "aep_timeout",
     "IntentionalOffline": "intentional_offline",
+    "NumThreads": "num_threads",
 }
 
 
@@ -305,8 +319,21 @@ def params_for(typedef: TypeDef | None, resource: Resource) -> TypeParams:
             changes[field_name] = _int_of(raw, int(default)) != 0
         else:
             changes[field_name] = max(0, _int_of(raw, default))
+    raw_operations: Raw | None = resource.values.get("Operations")
+    if raw_operations is None and typedef is not None:
+        found_operations = typedef.attr("Operations")
+        raw_operations = found_operations.default if found_operations is not None else None
+    if raw_operations and raw_operations[0] in OPERATIONS:
+        changes["operations"] = raw_operations[0]
     made = replace(base, **changes)
     return replace(made, conf_interval=max(made.conf_interval, least_conf_interval(made)))
+
+
+# The static Operations attribute (Agent Developer's Guide, "Operations"): what VCS may do
+# to a resource of the type. A persistent resource (None, as the NIC type has) is only
+# monitored: never brought online or taken offline, and a group counts as offline once
+# its other resources are. OnOnly (as FileOnOnly) is brought online, never taken offline.
+OPERATIONS: Final = ("OnOff", "OnOnly", "None")
 
 
 def least_conf_interval(p: TypeParams) -> int:
@@ -361,6 +388,20 @@ class CallResult:
     seconds: float
     timed_out: bool
     error: str = ""
+    wall: float = 0.0  # when the call started (time.time())
+
+
+@dataclass
+class _Launched:
+    """An entry point started and not yet waited for."""
+
+    proc: subprocess.Popen[bytes] | None
+    out: IO[bytes]
+    started: float  # time.monotonic()
+    wall: float  # time.time()
+    budget: float
+    argv: tuple[str, ...]  # as given, after the program
+    error: str = ""  # why it could not be started
 
 
 @dataclass(frozen=True)
@@ -428,6 +469,14 @@ class _Res:
         elif self.unknown:
             text += "|UNKNOWN"
         return text
+
+    @property
+    def may_online(self) -> bool:
+        return self.params.operations != "None"
+
+    @property
+    def may_offline(self) -> bool:
+        return self.params.operations == "OnOff"
 
     @property
     def in_transition(self) -> bool:
@@ -535,7 +584,9 @@ class Engine:
         self._env = {**(os.environ if inherit_env else {}), **(env or {})}
         self._on_event = on_event
         self._events: list[Event] = []
-        self._running: subprocess.Popen[bytes] | None = None
+        # Entry points started ahead, by (resource, entry point, clean reason): the batch
+        # that runs concurrently, each collected when the engine acts on it.
+        self._launched: dict[tuple[str, EntryPoint, CleanReason | None], _Launched] = {}
         self._groups: dict[str, _Grp] = {}
         self._res: dict[str, _Res] = {}
         self._children: dict[str, list[str]] = {}
@@ -635,10 +686,12 @@ class Engine:
         self.close()
 
     def close(self) -> None:
-        """Kill an entry point that is still running (only possible after an interrupt)."""
-        proc, self._running = self._running, None
-        if proc is not None and proc.poll() is None:
-            _kill_group(proc)
+        """Kill entry points still running (only possible after an interrupt)."""
+        launched, self._launched = list(self._launched.values()), {}
+        for item in launched:
+            if item.proc is not None and item.proc.poll() is None:
+                _kill_group(item.proc)
+            item.out.close()
 
     # --- queries -------------------------------------------------------------------------
 
@@ -704,7 +757,14 @@ class Engine:
         for grp in self._groups.values():
             systems += [s for s in grp.systems if s not in systems]
         groups = tuple(
-            GroupRow(g.name, g.node, self._group_text(g), tuple(g.faulted_on))
+            GroupRow(
+                g.name,
+                g.node,
+                self._group_text(g),
+                tuple(g.faulted_on),
+                g.systems,
+                not any(r.enabled and r.state is ResState.UNPROBED for r in g.members),
+            )
             for g in self._groups.values()
         )
         resources = tuple(
@@ -832,6 +892,8 @@ class Engine:
     def online_resource(self, name: str, *, wait: bool = True) -> str:
         """hares -online: needs every resource it requires online."""
         r = self._get(name)
+        if not r.may_online:
+            raise EngineError(f"{name} is persistent (Operations None): only monitored")
         if r.state is ResState.FAULTED:
             raise EngineError(f"{name} is FAULTED; clear the group's fault first")
         missing = [c for c in self._children[name] if self._res[c].state is not ResState.ONLINE]
@@ -848,6 +910,8 @@ class Engine:
     def offline_resource(self, name: str, *, wait: bool = True) -> str:
         """hares -offline: needs every resource that requires it offline."""
         r = self._get(name)
+        if not r.may_offline:
+            raise EngineError(f"{name} is never taken offline (Operations {r.params.operations})")
         up = [p for p in self._parents[name] if self._res[p].state is ResState.ONLINE]
         if up:
             raise EngineError(f"{', '.join(up)} requires {name} and is online")
@@ -860,9 +924,10 @@ class Engine:
     def probe(self, resource: str | None = None) -> None:
         """Monitor now (one resource, or every enabled one) to learn the state."""
         names = [resource] if resource is not None else list(self._res)
-        for name in names:
-            if self._get(name).enabled:
-                self.monitor_now(name)
+        enabled = [self._get(name) for name in names if self._get(name).enabled]
+        self._launch_together((r, EntryPoint.MONITOR) for r in enabled)
+        for r in enabled:
+            self.monitor_now(r.name)
 
     def monitor_now(self, resource: str) -> Event:
         """Run one monitor cycle of this resource now, and act on its answer; returns the
@@ -874,8 +939,11 @@ class Engine:
         return event
 
     def cycle(self) -> list[Event]:
-        """One monitor cycle now for every enabled resource, in configuration order."""
-        return [self.monitor_now(r.name) for r in self._res.values() if r.enabled]
+        """One monitor cycle now for every enabled resource, in configuration order (the
+        calls run concurrently, NumThreads at most per type)."""
+        enabled = [r for r in self._res.values() if r.enabled]
+        self._launch_together((r, EntryPoint.MONITOR) for r in enabled)
+        return [self.monitor_now(r.name) for r in enabled]
 
     # --- running -------------------------------------------------------------------------
 
@@ -892,8 +960,14 @@ class Engine:
         assert nxt.due is not None
         if until is not None and nxt.due > until:
             return False
-        self.clock.advance_to(nxt.due)
-        self._monitor(nxt)
+        when = nxt.due
+        self.clock.advance_to(when)
+        batch = sorted((r for r in due if r.due == when), key=lambda r: r.index)
+        self._launch_together((r, EntryPoint.MONITOR) for r in batch)
+        for r in batch:
+            if r.due == when:  # an answer acted on before may have rescheduled it
+                self._monitor(r)
+        self._drop_unused()
         self._note_groups()
         return True
 
@@ -974,12 +1048,15 @@ class Engine:
         return tuple(out)
 
     def _call(self, r: _Res, entry: EntryPoint, reason: CleanReason | None = None) -> Event:
+        """Run an entry point (or collect it, when it was started with its batch) and
+        record its event."""
         if entry is not EntryPoint.MONITOR:
             r.actions += 1
-        argv = self._argv(r, entry, reason)
-        program = r.agent_dir / entry.value
-        budget = self._budget(r, entry)
-        result, output = self._spawn([str(program), *argv], budget)
+        launched = self._launched.pop((r.name, entry, reason), None)
+        if launched is None:
+            launched = self._launch(r, entry, reason, self._argv(r, entry, reason))
+        argv = launched.argv
+        result, output = self._collect(launched)
         event = self._add(
             EventKind.ENTRY,
             r.group,
@@ -992,60 +1069,106 @@ class Engine:
             text=result.error,
             argv=_mask(argv, r.secret_names),
             output=output,
+            wall=result.wall,
         )
         return event
 
-    def _spawn(self, command: list[str], budget: float) -> tuple[CallResult, str]:
-        """Run one entry point in its own session; SIGKILL its process group at the budget.
-        Output goes to a file, not a pipe, so daemons it leaves behind cannot hold us."""
-        started = time.monotonic()
-        with tempfile.TemporaryFile() as out:
-            try:
-                proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=self._env,
-                    start_new_session=True,
-                )
-            except OSError as error:
-                return CallResult(None, 0.0, False, f"cannot run {command[0]}: {error}"), ""
-            self._running = proc
+    def _launch_together(self, calls: Iterable[tuple[_Res, EntryPoint]]) -> None:
+        """Start these entry points now, to run concurrently: at most NumThreads running
+        per resource type (the rest run when the engine reaches them, after those)."""
+        per_type: dict[str, int] = {}
+        for key in self._launched:
+            type_name = self._res[key[0]].type_name
+            per_type[type_name] = per_type.get(type_name, 0) + 1
+        for r, entry in calls:
+            key = (r.name, entry, None)
+            if key in self._launched or per_type.get(r.type_name, 0) >= r.params.num_threads:
+                continue
+            per_type[r.type_name] = per_type.get(r.type_name, 0) + 1
+            self._launched[key] = self._launch(r, entry, None, self._argv(r, entry, None))
+
+    def _drop_unused(self) -> None:
+        """Collect entry points started with a batch that the engine then did not act on
+        (an earlier answer changed the plan): VCS would have run them all the same."""
+        for key in list(self._launched):
+            r = self._res[key[0]]
+            self._call(r, key[1], key[2])
+
+    def _launch(
+        self, r: _Res, entry: EntryPoint, reason: CleanReason | None, argv: Sequence[str]
+    ) -> _Launched:
+        """Start one entry point in its own session. Output goes to a file, not a pipe, so
+        daemons it leaves behind cannot hold us."""
+        command = [str(r.agent_dir / entry.value), *argv]
+        budget = self._budget(r, entry)
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect or close()
+        started, wall = time.monotonic(), time.time()
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._env,
+                start_new_session=True,
+            )
+        except OSError as error:
+            why = f"cannot run {command[0]}: {error}"
+            return _Launched(None, out, started, wall, budget, tuple(argv), why)
+        return _Launched(proc, out, started, wall, budget, tuple(argv))
+
+    @staticmethod
+    def _collect(launched: _Launched) -> tuple[CallResult, str]:
+        """Wait for an entry point until its budget (counted from its start) runs out, then
+        SIGKILL its process group."""
+        with launched.out as out:
+            proc = launched.proc
+            if proc is None:
+                return CallResult(None, 0.0, False, launched.error, launched.wall), ""
             timed_out = False
+            left = launched.started + launched.budget - time.monotonic()
             try:
-                code: int | None = proc.wait(timeout=budget)
+                code: int | None = proc.wait(timeout=max(left, 0.0))
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 timed_out, code = True, None
             finally:
                 if proc.poll() is None:
                     _kill_group(proc)
-                self._running = None
-            seconds = time.monotonic() - started
+            seconds = time.monotonic() - launched.started
             out.seek(0)
             text = out.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
         if code is not None and code < 0:  # killed by a signal from elsewhere
             code = None
-        return CallResult(code, seconds, timed_out), text.strip()
+        return CallResult(code, seconds, timed_out, wall=launched.wall), text.strip()
 
     # --- resource behaviour --------------------------------------------------------------
 
     def _start_online(self, r: _Res) -> None:
+        self._begin_online(r)
+        self._end_online(r, self._call(r, EntryPoint.ONLINE))
+
+    def _begin_online(self, r: _Res) -> None:
         self._set_state(r, ResState.GOING_ONLINE, "online called")
         r.monitors_since_online = 0
         r.online_wait = 0
         r.unknown = False
-        event = self._call(r, EntryPoint.ONLINE)
+
+    def _end_online(self, r: _Res, event: Event) -> None:
         if event.timed_out:
             self._clean(r, CleanReason.ONLINE_TIMED_OUT)
             return
         r.due = self.now() + max(0, event.code or 0)
 
     def _start_offline(self, r: _Res) -> None:
+        self._begin_offline(r)
+        self._end_offline(r, self._call(r, EntryPoint.OFFLINE))
+
+    def _begin_offline(self, r: _Res) -> None:
         self._set_state(r, ResState.GOING_OFFLINE, "offline called")
         r.offline_wait = 0
-        event = self._call(r, EntryPoint.OFFLINE)
+
+    def _end_offline(self, r: _Res, event: Event) -> None:
         if event.timed_out:
             self._clean(r, CleanReason.OFFLINE_TIMED_OUT)
             return
@@ -1324,8 +1447,10 @@ class Engine:
 
     @staticmethod
     def _group_has_online(grp: _Grp) -> bool:
+        """Something of the group is online or on its way, persistent resources apart."""
         return any(
             r.enabled
+            and r.may_offline
             and r.state in (ResState.ONLINE, ResState.GOING_ONLINE, ResState.GOING_OFFLINE)
             for r in grp.members
         )
@@ -1377,7 +1502,12 @@ class Engine:
                         for c in self._children[r.name]
                         if self._res[c].enabled
                     )
-                    if r.state is ResState.OFFLINE and r.clean_pending is None and ready:
+                    if (
+                        r.state is ResState.OFFLINE
+                        and r.clean_pending is None
+                        and ready
+                        and r.may_online
+                    ):
                         actions.append((r, "online"))
             else:
                 if not self._offline_gate(grp):
@@ -1387,9 +1517,14 @@ class Engine:
                         self._res[p].state in (ResState.OFFLINE, ResState.FAULTED)
                         and not self._res[p].in_transition
                         for p in self._parents[r.name]
-                        if self._res[p].enabled
+                        if self._res[p].enabled and self._res[p].may_offline
                     )
-                    if r.state is ResState.ONLINE and r.clean_pending is None and clear:
+                    if (
+                        r.state is ResState.ONLINE
+                        and r.clean_pending is None
+                        and clear
+                        and r.may_offline
+                    ):
                         actions.append((r, "offline"))
         return actions
 
@@ -1410,7 +1545,9 @@ class Engine:
                 and not any(
                     r.enabled
                     and (
-                        r.in_transition or r.state is ResState.ONLINE or r.clean_pending is not None
+                        r.in_transition
+                        or (r.state is ResState.ONLINE and r.may_offline)
+                        or r.clean_pending is not None
                     )
                     for r in grp.members
                 )
@@ -1418,16 +1555,24 @@ class Engine:
             ):
                 self._complete_move(grp)
                 acted = True
+        # Everything the groups need now starts together, as VCS's agent threads run it.
         actions = self._next_actions()
-        if actions:
-            r, what = actions[0]  # one at a time: their monitors interleave by time
+        for r, what in actions:
+            if what == "online":
+                self._begin_online(r)
+            elif what == "offline":
+                self._begin_offline(r)
+        entries = {"probe": EntryPoint.MONITOR, "online": EntryPoint.ONLINE}
+        self._launch_together((r, entries.get(what, EntryPoint.OFFLINE)) for r, what in actions)
+        for r, what in actions:
             if what == "probe":
                 self._monitor(r)
             elif what == "online":
-                self._start_online(r)
+                self._end_online(r, self._call(r, EntryPoint.ONLINE))
             else:
-                self._start_offline(r)
+                self._end_offline(r, self._call(r, EntryPoint.OFFLINE))
             acted = True
+        self._drop_unused()
         return acted
 
     def _firm_dependents_up(self, grp: _Grp) -> bool:
@@ -1460,11 +1605,12 @@ class Engine:
     def _group_text(self, grp: _Grp) -> str:
         members = [r for r in grp.members if r.enabled]
         up = sum(1 for r in members if r.state is ResState.ONLINE)
+        up_here = sum(1 for r in members if r.state is ResState.ONLINE and r.may_offline)
         moving = any(r.in_transition for r in members)
         if members and up == len(members):
             text = "ONLINE"
-        elif up == 0 and not any(r.state is ResState.GOING_OFFLINE for r in members):
-            text = "OFFLINE"
+        elif up_here == 0 and not any(r.state is ResState.GOING_OFFLINE for r in members):
+            text = "OFFLINE"  # persistent resources (a NIC) stay up under an offline group
         else:
             text = "PARTIAL"
         if grp.node in grp.faulted_on or any(r.state is ResState.FAULTED for r in members):
@@ -1505,11 +1651,12 @@ class Engine:
         text: str = "",
         argv: tuple[str, ...] = (),
         output: str = "",
+        wall: float | None = None,
     ) -> Event:
         event = Event(
             len(self._events),
             self.now(),
-            time.time(),
+            time.time() if wall is None else wall,
             kind,
             group,
             resource,

@@ -125,6 +125,8 @@ class GroupRow:
     node: str
     state: str
     faulted_on: tuple[str, ...]
+    systems: tuple[str, ...] = ()  # its SystemList, in priority order
+    probed: bool = True  # no resource of the group is NOT PROBED
 
 
 @dataclass(frozen=True)
@@ -176,14 +178,33 @@ def _last_monitor(row: ResourceRow) -> str:
 
 
 def render(snap: StatusSnapshot, *, color: bool = False) -> str:
-    """A `hastatus -sum` style summary: systems, groups, resources."""
+    """`hastatus -sum`'s sections (A systems, B each group on each system of its
+    SystemList, C resources failed, D resources not probed), then one the stand-in adds:
+    every resource with its last monitor and counters, which hastatus -sum does not show."""
     lines = [f"-- STAND-IN VCS ENGINE (engine time {snap.at:.1f} s)", "", "-- SYSTEM STATE"]
-    system_rows = [[name, "RUNNING"] for name in snap.systems]
-    lines += _table("A", ["System", "State"], system_rows, 1, color)
+    system_rows = [[name, "RUNNING", "0"] for name in snap.systems]
+    lines += _table("A", ["System", "State", "Frozen"], system_rows, 1, color)
     lines += ["", "-- GROUP STATE"]
-    group_rows = [[g.name, g.node, g.state, ",".join(g.faulted_on) or "-"] for g in snap.groups]
-    lines += _table("B", ["Group", "System", "State", "Faulted on"], group_rows, 2, color)
-    lines += ["", "-- RESOURCE STATE"]
+    group_rows = []
+    for g in snap.groups:
+        for system in g.systems or (g.node,):
+            state = g.state if system == g.node else "OFFLINE"
+            if system != g.node and system in g.faulted_on:
+                state += "|FAULTED"
+            group_rows.append([g.name, system, "Y" if g.probed else "N", "N", state])
+    head = ["Group", "System", "Probed", "AutoDisabled", "State"]
+    lines += _table("B", head, group_rows, 4, color)
+    for tag, title, word in (("C", "FAILED", "FAULTED"), ("D", "NOT PROBED", "NOT PROBED")):
+        nodes = {g.name: g.node for g in snap.groups}
+        rows = [
+            [r.group, r.type_name, r.name, nodes.get(r.group, "")]
+            for r in snap.resources
+            if r.state.startswith(word)
+        ]
+        if rows:
+            lines += ["", f"-- RESOURCES {title}"]
+            lines += _table(tag, ["Group", "Type", "Resource", "System"], rows, 2, color)
+    lines += ["", "-- RESOURCE DETAIL (the stand-in engine's own; not in hastatus -sum)"]
     resource_rows = [
         [
             r.group,
@@ -211,5 +232,5 @@ def render(snap: StatusSnapshot, *, color: bool = False) -> str:
         "Restarts",
         "Clean retries",
     ]
-    lines += _table("C", head, resource_rows, 3, color)
+    lines += _table("R", head, resource_rows, 3, color)
     return "\n".join(lines) + "\n"

@@ -63,6 +63,13 @@ printf '%s\\n' "$entry $*" >> "$FAKE_CTL/calls"
 if [ -e "$c.$entry.hang" ]; then sleep 30; fi
 case $entry in
 online)
+    if [ -s "$c.online.meet" ]; then  # wait (3 s at most) for another resource's online
+        : > "$c.online.started"
+        other=$FAKE_CTL/$(cat "$c.online.meet").online.started
+        n=0
+        while [ ! -e "$other" ] && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+        if [ -e "$other" ]; then echo met > "$c.met"; else echo alone > "$c.met"; fi
+    fi
     [ -e "$c.online.noop" ] || : > "$c.up"
     exit 0 ;;
 offline)
@@ -79,6 +86,7 @@ clean)
     rm -f "$c.up"
     exit 0 ;;
 monitor)
+    if [ -e "$c.monitor.slow" ]; then sleep 1; fi
     if [ -s "$c.monitor.seq" ]; then
         code=$(head -n 1 "$c.monitor.seq")
         tail -n +2 "$c.monitor.seq" > "$c.monitor.seq.new"
@@ -362,6 +370,71 @@ def test_a_probe_without_an_answer_keeps_the_group_down_until_a_monitor_tells(
     engine.run_for(20)  # the next monitor answers offline: the group starts
     engine.settle()
     assert engine.state("r1") is ResState.ONLINE and engine.state("r2") is ResState.ONLINE
+
+
+# --- concurrency --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("threads", "first_saw"), [(10, "met"), (1, "alone")])
+def test_independent_resources_go_online_together_up_to_num_threads(
+    fake: Fake, threads: int, first_saw: str
+) -> None:
+    """Each online waits (3 s at most) for the other's to begin: with NumThreads 10 both
+    are running at once and meet; with NumThreads 1 the first runs alone."""
+    fake.flag("a", "online.meet", "b")
+    fake.flag("b", "online.meet", "a")
+    engine = fake.engine(conf(group("g", res("a"), res("b")), NumThreads=threads))
+    engine.online("g")
+    assert engine.group_state("g").startswith("ONLINE")
+    assert (fake.ctl / "a.met").read_text().strip() == first_saw
+    assert (fake.ctl / "b.met").read_text().strip() == "met"
+    a, b = engine.calls("a", "online")[0], engine.calls("b", "online")[0]
+    if threads > 1:  # stamped when each call started: b began before a ended
+        assert b.wall < a.wall + (a.seconds or 0)
+    else:
+        assert b.wall >= a.wall + (a.seconds or 0) - 0.05
+
+
+def test_monitors_due_together_run_together(fake: Fake) -> None:
+    for name in ("a", "b", "c"):
+        fake.flag(name, "monitor.slow")  # each takes a second
+    engine = fake.engine(conf(group("g", res("a"), res("b"), res("c"))))
+    engine.probe()  # three probes in one batch
+    probes = [engine.calls(name, "monitor")[0] for name in ("a", "b", "c")]
+    ends = [p.wall + (p.seconds or 0) for p in probes]
+    assert max(p.wall for p in probes) < min(ends)  # all three were running at one moment
+
+
+def test_a_persistent_resource_is_only_monitored(fake: Fake) -> None:
+    """Operations None (the NIC type): never onlined or offlined; the group is offline
+    once its other resources are, and a resource that requires it waits for it."""
+    fake.flag("nic", "up")  # the card works
+    config = conf(group("g", res("nic", Operations="None"), res("ip"), links=[("ip", "nic")]))
+    engine = fake.engine(config)
+    assert engine.online("g").startswith("ONLINE")
+    assert entries(engine, "nic") == ["nic:monitor"]  # probed online, nothing else
+    assert entries(engine, "ip")[:2] == ["ip:monitor", "ip:online"]
+    with pytest.raises(EngineError, match="never taken offline"):
+        engine.offline_resource("nic")
+    assert engine.offline("g") == "OFFLINE"
+    assert engine.state("nic") is ResState.ONLINE and not fake.up("ip")
+    assert "nic:offline" not in entries(engine) and "nic:online" not in entries(engine)
+
+    fake.unflag("nic", "up")  # a dead card: nothing can bring it, nor what needs it, up
+    down = fake.engine(conf(group("h", res("nic", Operations="None"), res("ip2"),
+                                  links=[("ip2", "nic")])))  # fmt: skip
+    down.online("h")
+    assert "nic:online" not in entries(down) and "ip2:online" not in entries(down)
+    assert down.group_state("h") == "OFFLINE"
+
+
+def test_an_on_only_resource_is_never_taken_offline(fake: Fake) -> None:
+    engine = fake.engine(conf(group("g", res("once", Operations="OnOnly"), res("other"))))
+    engine.online("g")
+    assert "once:online" in entries(engine)
+    engine.offline("g")
+    assert "once:offline" not in entries(engine) and "other:offline" in entries(engine)
+    assert engine.group_state("g") == "OFFLINE"
 
 
 # --- monitor scheduling -----------------------------------------------------------------
@@ -782,8 +855,11 @@ def test_status_view_reads_like_hastatus_and_counts_second_level_cycles(fake: Fa
     assert engine.second_level_due_in("flat") is None
     text = engine.status()
     assert "\x1b" not in text
-    assert "-- GROUP STATE" in text and "-- RESOURCE STATE" in text
-    rows = {line.split()[3]: line for line in text.splitlines() if line.startswith("C  ")}
+    assert "-- GROUP STATE" in text and "-- RESOURCE DETAIL" in text
+    groups = [line.split() for line in text.splitlines() if line.startswith("B  ")]
+    assert groups == [["B", "g", "n1", "Y", "N", "ONLINE"], ["B", "g", "n2", "Y", "N", "OFFLINE"]]
+    assert "-- RESOURCES FAILED" not in text
+    rows = {line.split()[3]: line for line in text.splitlines() if line.startswith("R  ")}
     assert "ONLINE" in rows["deep"] and "110 online" in rows["deep"]
     assert "due in 2 cycles" in rows["deep"]
     assert rows["flat"].split()[6] == "off" or "off" in rows["flat"]
@@ -839,6 +915,21 @@ group g (
 """
 
 
+def test_status_lists_failed_and_unprobed_resources_as_hastatus_does(fake: Fake) -> None:
+    fake.flag("odd", "monitor.seq", "99\n")  # the probe cannot tell
+    engine = fake.engine(conf(group("g", res("odd")), group("h", res("bad"), systems=["n1"])))
+    engine.probe()
+    engine.online("h", wait=False)
+    engine.settle()
+    fake.unflag("bad", "up")  # gone behind the engine's back: faults at the next monitor
+    engine.run_for(30)
+    text = engine.status()
+    lines = [line.split() for line in text.splitlines()]
+    assert ["B", "g", "n1", "N", "N", "OFFLINE"] in lines  # Probed N
+    assert "-- RESOURCES NOT PROBED" in text and ["D", "g", "Fake", "odd", "n1"] in lines
+    assert "-- RESOURCES FAILED" in text and ["C", "h", "Fake", "bad", "n1"] in lines
+
+
 def test_cli_reads_main_cf_and_its_includes(
     fake: Fake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -849,13 +940,13 @@ def test_cli_reads_main_cf_and_its_includes(
     assert vcsengine.main([*args, "--events", "online-all"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"g/base\s+online -> 0", out)
-    assert re.search(r"^B  g\s+n1\s+ONLINE", out, re.MULTILINE)
+    assert re.search(r"^B  g\s+n1\s+Y\s+N\s+ONLINE", out, re.MULTILINE)
     assert fake.up("top") and fake.up("base")
     calls = (fake.ctl / "calls").read_text().splitlines()
     assert "online top State 1 1 Payload 1 hello Items 0 SecondLevelMonitor 1 0" in calls
     assert vcsengine.main([*args, "--for", "100", "status"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^C  g\s+Fake\s+top\s+ONLINE", out, re.MULTILINE)
+    assert re.search(r"^R  g\s+Fake\s+top\s+ONLINE", out, re.MULTILINE)
     assert vcsengine.main([*args, "offline-all"]) == 0
     assert not fake.up("top") and not fake.up("base")
     (tmp_path / "main.cf").write_text(MAIN_CF + "    top requires nothing\n")
