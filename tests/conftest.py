@@ -10,6 +10,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
 from stubs.msgserver import StandInServer, build_server_root
@@ -132,7 +133,24 @@ def pytest_runtest_makereport(
 RUN_LONG = IN_CI or os.environ.get("JESAGENT_LONG") == "1"
 
 
+# Under mutation testing (make mutate sets MUTANT_UNDER_TEST for each mutant), every
+# property test tries at most this many examples: thousands of mutants times the full
+# example counts would take hours; a mutant that survives this many is reported as such.
+MUTATION_EXAMPLES = 25
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        for item in items:
+            test = getattr(item, "obj", None)
+            chosen = getattr(test, "_hypothesis_internal_use_settings", None)
+            if isinstance(chosen, settings) and chosen.max_examples > MUTATION_EXAMPLES:
+                fewer = settings(chosen, max_examples=MUTATION_EXAMPLES)
+                test._hypothesis_internal_use_settings = fewer  # type: ignore[union-attr]
+            machine = getattr(item, "cls", None)  # a state machine's TestCase keeps its own
+            chosen = getattr(machine, "settings", None)
+            if isinstance(chosen, settings) and chosen.max_examples > MUTATION_EXAMPLES:
+                machine.settings = settings(chosen, max_examples=MUTATION_EXAMPLES)  # type: ignore[union-attr]
     if RUN_LONG:
         return
     long = [item for item in items if item.get_closest_marker("long") is not None]
