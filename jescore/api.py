@@ -34,6 +34,7 @@ from jescore.policy.actions import (
     Action,
     ArmWatchdog,
     Connect,
+    Converse,
     Debug,
     ForgetCount,
     Host,
@@ -56,7 +57,13 @@ from jescore.policy.actions import (
 )
 from jescore.policy.agentlog import Msg
 from jescore.policy.checks import shown
-from jescore.policy.commands import ConnectResult, ProgramResult, passing_result
+from jescore.policy.commands import (
+    ConnectResult,
+    DialogueResult,
+    ProgramResult,
+    passing_dialogue,
+    passing_result,
+)
 from jescore.policy.declaration import Config, Declaration, Dimension, Raw
 from jescore.policy.declaration import validate as validate_raw
 from jescore.policy.procedures import effective_config, entry_point, logging_fallbacks
@@ -78,7 +85,9 @@ __all__ = [
     "AttributeValue",
     "Connect",
     "ConnectResult",
+    "Converse",
     "Debug",
+    "DialogueResult",
     "EntryPoint",
     "ForgetCount",
     "Host",
@@ -469,6 +478,25 @@ class _World:
                 error = given.error or f"cannot resolve {probe.host}"
                 return ConnectResult(False, error=error, resolved=False)
 
+    def converse(self, action: Converse) -> DialogueResult:
+        self.second_level_ran = True
+        probe = action.probe
+        given = self.result(probe.what)
+        first = probe.phases[0]
+        match given.outcome:
+            case Outcome.PASSED:
+                return passing_dialogue(probe)
+            case Outcome.FAILED:
+                return DialogueResult(failed_at=first, error=given.error or "connection refused")
+            case Outcome.TIMED_OUT:
+                self.now += action.timeout
+                error = f"no answer within {action.timeout:g} s"
+                return DialogueResult(failed_at=first, error=error, seconds=action.timeout)
+            case Outcome.COULD_NOT_RUN:
+                return DialogueResult(
+                    ran=False, error=given.error or f"cannot resolve {probe.host}"
+                )
+
     def answer(self, action: Action) -> object:
         """What the shell would answer; raises _Stop when a result is missing."""
         match action:
@@ -484,6 +512,8 @@ class _World:
                 return self.run(action)
             case Connect():
                 return self.connect(action)
+            case Converse():
+                return self.converse(action)
             case Signal():
                 return SignalOutcome.GONE
             case Wait(seconds):

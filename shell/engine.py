@@ -15,6 +15,7 @@ from jescore.policy.actions import (
     Action,
     ArmWatchdog,
     Connect,
+    Converse,
     Debug,
     ForgetCount,
     Host,
@@ -25,6 +26,7 @@ from jescore.policy.actions import (
     Observe,
     Reply,
     Run,
+    Secret,
     Signal,
     StartLog,
     StoreCount,
@@ -35,7 +37,7 @@ from jescore.policy.actions import (
 from jescore.policy.agentlog import Msg
 from jescore.policy.catalog import TYPE_MODULES
 from jescore.policy.checks import LogLevel
-from jescore.policy.commands import ProgramResult
+from jescore.policy.commands import DialogueResult, ProgramResult
 from jescore.policy.procedures import entry_point
 from jescore.policy.resource import ResourcePolicy
 from jescore.policy.vcs import FAILURE_EXIT, EntryPoint
@@ -122,6 +124,8 @@ def perform(action: Action, system: System, plain: dict[str, str]) -> object:
             return _run(action, system, plain)
         case Connect(probe, timeout):
             return system.connect(probe, timeout)
+        case Converse():
+            return _converse(action, system, plain)
         case Signal(identity, sig):
             return system.signal(identity, sig)
         case Wait(seconds):
@@ -129,20 +133,44 @@ def perform(action: Action, system: System, plain: dict[str, str]) -> object:
     return None
 
 
+def _decrypted(
+    secret: Secret, system: System, plain: dict[str, str], deadline: float
+) -> tuple[str, str]:
+    """The secret's plaintext, decrypted once per call; or "" and why it could not be."""
+    name = secret.attribute
+    if name not in plain:
+        found = system.decrypt(name, secret.encrypted, deadline - system.elapsed())
+        reason = found.swap().value_or("")
+        if reason:
+            return "", reason
+        plain[name] = found.value_or("")
+    return plain[name], ""
+
+
 def _run(action: Run, system: System, plain: dict[str, str]) -> ProgramResult:
     """Decrypting the password counts against the command's own time limit."""
     deadline = system.elapsed() + action.timeout
     stdin = None
     if action.secret is not None:
-        name = action.secret.attribute
-        if name not in plain:
-            found = system.decrypt(name, action.secret.encrypted, deadline - system.elapsed())
-            reason = found.swap().value_or("")
-            if reason:
-                return ProgramResult(False, None, "", reason, secret_unavailable=True)
-            plain[name] = found.value_or("")
-        stdin = (plain[name] + "\n").encode()
+        value, reason = _decrypted(action.secret, system, plain, deadline)
+        if reason:
+            return ProgramResult(False, None, "", reason, secret_unavailable=True)
+        stdin = (value + "\n").encode()
     left = deadline - system.elapsed()
     if left <= 0:
         return ProgramResult(False, None, "", "no time left in the budget")
     return system.run(action.argv, left, stdin)
+
+
+def _converse(action: Converse, system: System, plain: dict[str, str]) -> DialogueResult:
+    """As for a program, decrypting the password counts against the probe's threshold."""
+    deadline = system.elapsed() + action.timeout
+    password = ""
+    if action.secret is not None:
+        password, reason = _decrypted(action.secret, system, plain, deadline)
+        if reason:
+            return DialogueResult(ran=False, error=reason, secret_unavailable=True)
+    left = deadline - system.elapsed()
+    if left <= 0:
+        return DialogueResult(ran=False, error="no time left in the budget")
+    return system.converse(action.probe, left, password)

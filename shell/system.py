@@ -15,7 +15,13 @@ import time
 from jescore.policy.actions import Sig, SignalOutcome
 from jescore.policy.agentlog import Msg
 from jescore.policy.checks import LogLevel
-from jescore.policy.commands import ConnectResult, ProgramResult, TcpProbe
+from jescore.policy.commands import (
+    ConnectResult,
+    DialogueResult,
+    NativeProbe,
+    ProgramResult,
+    TcpProbe,
+)
 from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.resource import Snapshot, Watch
 from jescore.result import Result
@@ -81,6 +87,10 @@ class System(Protocol):
     def run(self, argv: tuple[str, ...], timeout: float, stdin: bytes | None) -> ProgramResult: ...
 
     def connect(self, probe: TcpProbe, timeout: float) -> ConnectResult: ...
+
+    def converse(self, probe: NativeProbe, timeout: float, password: str) -> DialogueResult:
+        """The probe's protocol dialogue, all of it within `timeout`."""
+        ...
 
     def signal(self, identity: Identity, sig: Sig) -> SignalOutcome: ...
 
@@ -170,6 +180,11 @@ class LiveSystem:
 
     def connect(self, probe: TcpProbe, timeout: float) -> ConnectResult:
         return connect(probe.host, probe.port, timeout=timeout, tls=probe.tls)
+
+    def converse(self, probe: NativeProbe, timeout: float, password: str) -> DialogueResult:
+        from shell import probes  # the protocol clients load only when a native probe runs
+
+        return probes.converse(probe, timeout, password)
 
     def signal(self, identity: Identity, sig: Sig) -> SignalOutcome:
         return proctable.signal_if_same(identity, SIGNALS[sig])

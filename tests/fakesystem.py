@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from jescore.policy.actions import Sig, SignalOutcome
 from jescore.policy.agentlog import Msg, message_id
 from jescore.policy.checks import LogLevel
-from jescore.policy.commands import ConnectResult, ProgramResult, TcpProbe
+from jescore.policy.commands import (
+    ConnectResult,
+    DialogueResult,
+    NativeProbe,
+    ProgramResult,
+    TcpProbe,
+    passing_dialogue,
+)
 from jescore.policy.declaration import Config
 from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.resource import ResourcePolicy, Snapshot, Watch
@@ -155,6 +162,18 @@ class FakeSystem:
         if outcome is Outcome.FAILS:
             return ConnectResult(False, error="refused")
         return ConnectResult(True, tls_ok=probe.tls)
+
+    def converse(self, probe: NativeProbe, timeout: float, password: str) -> DialogueResult:
+        self.ops.append(("converse", probe.host, probe.port, round(timeout, 6)))
+        outcome, first = self.scenario.probe, probe.phases[0]
+        if outcome is Outcome.HANGS:
+            self.clock += timeout
+            return DialogueResult(failed_at=first, error="timed out", seconds=timeout)
+        if outcome is Outcome.CANNOT_RUN:
+            return DialogueResult(ran=False, error="no such host")
+        if outcome is Outcome.FAILS:
+            return DialogueResult(failed_at=first, error="refused")
+        return passing_dialogue(probe)
 
     def signal(self, identity: Identity, sig: Sig) -> SignalOutcome:
         self.ops.append(("signal", identity.pid, sig.value))

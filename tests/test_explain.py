@@ -297,7 +297,8 @@ def test_monitor_second_level_due_runs_the_probes_with_their_shares() -> None:
     )
     running = (proc(10, f"{ROOT}/lib/imapd"),)
     argv = v50(values, engine_values={"AEPTimeout": "40"})
-    expl = run(EntryPoint.MONITOR, argv, processes=running)
+    installed = frozenset({f"{ROOT}/sbin/immonitor-access"})
+    expl = run(EntryPoint.MONITOR, argv, processes=running, executables=installed)
     (imap,) = steps(expl, "run")
     assert imap.argv == (
         f"{ROOT}/sbin/immonitor-access",
@@ -330,9 +331,11 @@ def walk_with(
     argv: Sequence[str],
     processes: tuple[ProcessInfo, ...],
     overrides: dict[int, explain.Outcome],
+    executables: frozenset[str] = frozenset({f"{ROOT}/sbin/immonitor-access"}),
 ) -> explain.Path:
     reading = explain.read(MSG, expl.entry, argv)
-    return explain.walk(reading, explain.Observed(Snapshot(processes)), explain.Given(), overrides)
+    observed = explain.Observed(Snapshot(processes, {}, executables))
+    return explain.walk(reading, observed, explain.Given(), overrides)
 
 
 def test_given_outcomes_make_the_answer_certain() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jescore.policy.commands import ProgramProbe, TcpProbe, fill
+from jescore.policy.commands import NativeProbe, ProgramProbe, Protocol, TcpProbe, fill
 from jescore.policy.declaration import Config, Raw, validate
 from jescore.policy.processes import ProcessInfo
 from jescore.policy.resource import Snapshot
@@ -121,9 +121,11 @@ def test_the_search_speaks_the_clients_dialect() -> None:
     )  # fmt: skip
 
 
-def test_without_any_ldapsearch_the_probe_says_so() -> None:
+def test_without_any_ldapsearch_the_agent_searches_itself() -> None:
     (probe,) = POLICY.second_level(config(), Snapshot(()))
-    assert "no ldapsearch" in probe.what
+    assert probe == NativeProbe(
+        "cn=monitor native search", Protocol.LDAP, "ldap.example.com", 389, target="cn=monitor"
+    )
 
 
 @given(st.one_of(st.none(), st.text()))

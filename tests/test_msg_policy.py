@@ -126,13 +126,17 @@ def test_a_secret_value_is_never_shown_in_a_violation() -> None:
     assert not any("Sec" in v for v in found)
 
 
+# What the second level sees of an installation whose immonitor-access is in place.
+INSTALLED = Snapshot((), {}, frozenset({f"{ROOT}/sbin/immonitor-access"}))
+
+
 def test_second_level_probes_follow_the_seed() -> None:
     cfg = config(
         MsgServices=("imap", "143", "imaps", "993", "smtp", "25", "ens", "7997"),
         LDAPTestUser="probe",
         LDAPTestPasswd="BNCnCNc",
     )
-    probes = POLICY.second_level(cfg, Snapshot(()))
+    probes = POLICY.second_level(cfg, INSTALLED)
     assert isinstance(probes[0], ProgramProbe)
     assert fill(probes[0].argv, 7) == (
         f"{ROOT}/sbin/immonitor-access", "-u", "probe", "-I", "mail.example.com:143=7", "-w", "-",
@@ -161,7 +165,7 @@ def test_the_core_is_checked_with_stored() -> None:
 
 def test_a_hosted_domain_user_is_used_as_given() -> None:
     cfg = config(MsgServices=("lmtp", "24"), LDAPTestUser="probe@hosted.org", LDAPTestPasswd="x")
-    (probe,) = POLICY.second_level(cfg, Snapshot(()))
+    (probe,) = POLICY.second_level(cfg, INSTALLED)
     assert isinstance(probe, ProgramProbe)
     assert fill(probe.argv, 1)[2:4] == ("probe@hosted.org", "-C")
 

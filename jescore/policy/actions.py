@@ -12,7 +12,14 @@ import enum
 
 from jescore.policy.agentlog import Msg
 from jescore.policy.checks import LogLevel
-from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, TcpProbe
+from jescore.policy.commands import (
+    ConnectResult,
+    DialogueResult,
+    NativeProbe,
+    ProgramProbe,
+    ProgramResult,
+    TcpProbe,
+)
 from jescore.policy.processes import Identity
 from jescore.policy.resource import Snapshot, Watch
 from jescore.record import field, record
@@ -182,6 +189,16 @@ class Connect:
 
 
 @record
+class Converse:
+    """Hold the probe's protocol dialogue, all of it within `timeout`, each phase timed
+    -> DialogueResult. The secret's decrypted value is the password; it stays in memory."""
+
+    probe: NativeProbe
+    timeout: float
+    secret: Secret | None = None
+
+
+@record
 class Signal:
     """Signal a process, only if its pid, start time and command line still match
     -> SignalOutcome."""
@@ -216,7 +233,8 @@ class Debug:
 
 Action = (
     StartLog | ArmWatchdog | Observe | LoadCount | StoreCount | ForgetCount | LoadPids
-    | StorePids | LoadVerdict | StoreVerdict | Run | Connect | Signal | Wait | Log | Debug
+    | StorePids | LoadVerdict | StoreVerdict | Run | Connect | Converse | Signal | Wait | Log
+    | Debug
 )  # fmt: skip
 
 # What each action expects back: the interpreter's side of the contract, as data.
@@ -233,6 +251,7 @@ RESULT_TYPES: dict[type, tuple[type, ...]] = {
     StoreVerdict: (str, type(None)),
     Run: (ProgramResult,),
     Connect: (ConnectResult,),
+    Converse: (DialogueResult,),
     Signal: (SignalOutcome,),
     Wait: (type(None),),
     Log: (type(None),),

@@ -188,6 +188,8 @@ def _parse_v40(decl: Declaration, rest: tuple[str, ...]) -> Result[_Split, str]:
     index = 0
     for name in decl.arglist:
         dimension = decl.dimension_of(name) or Dimension.SCALAR
+        if index >= len(rest) and name in decl.added:
+            break  # a types file from before the attribute was added
         if index >= len(rest):
             return Failure(f"the value of {name} is missing (argument list ends early)")
         if dimension is Dimension.SCALAR:

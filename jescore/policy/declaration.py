@@ -120,6 +120,9 @@ class Declaration:
     # The attributes that tell which processes are this resource's: with these valid,
     # offline and clean can do their work even if another attribute is wrong.
     identity: tuple[str, ...] = ()
+    # Optional attributes this project appended to the seed's ArgList: a V40 vector built
+    # from a types file that predates them ends before them, and their defaults hold.
+    added: tuple[str, ...] = ()
 
     def attr(self, name: str) -> Attr[Any] | None:
         for candidate in self.attrs:

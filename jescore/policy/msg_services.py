@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 
+from jescore.policy.commands import Protocol
 from jescore.record import record
 
 
@@ -95,6 +96,19 @@ SERVICES: tuple[Service, ...] = (
     _mmp("pop", _IMM, "-P"),
     _mmp("pops", _TCP),
 )  # fmt: skip
+
+# The protocol each service speaks, and whether over TLS from the first byte: what the
+# native probe says to it (the same for a Messaging Server and a Multiplexor).
+NATIVE: dict[str, tuple[Protocol, bool]] = {
+    "imap": (Protocol.IMAP, False),
+    "imaps": (Protocol.IMAP, True),
+    "pop": (Protocol.POP3, False),
+    "pops": (Protocol.POP3, True),
+    "http": (Protocol.HTTP, False),
+    "https": (Protocol.HTTP, True),
+    "smtp": (Protocol.SMTP, False),
+    "lmtp": (Protocol.LMTP, False),
+}
 
 # Other spellings found in the seed guide, read as the service they mean.
 ALIASES = {"lmtpt": "lmtp"}

@@ -23,6 +23,7 @@ from jescore.policy.actions import (
     Action,
     ArmWatchdog,
     Connect,
+    Converse,
     Debug,
     ForgetCount,
     Host,
@@ -50,13 +51,16 @@ from jescore.policy.checks import LogLevel
 from jescore.policy.commands import (
     Command,
     ConnectResult,
+    DialogueResult,
     Judgement,
+    NativeProbe,
     ProbeOutcome,
     ProgramProbe,
     ProgramResult,
     TcpProbe,
     fill,
     judge_connect,
+    judge_dialogue,
     judge_program,
 )
 from jescore.policy.declaration import Config, Declaration, Raw, Violation, validate
@@ -763,12 +767,20 @@ def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:
     return SecondLevel.PASSED, "; ".join(reasons) or "nothing to probe"
 
 
-def run_probe(call: Call, probe: ProgramProbe | TcpProbe, seconds: int) -> Step[Judgement]:
+def run_probe(
+    call: Call, probe: ProgramProbe | TcpProbe | NativeProbe, seconds: int
+) -> Step[Judgement]:
     began = call.now
     if isinstance(probe, TcpProbe):
         found = yield from ask(call, Connect(probe, float(seconds)))
         assert isinstance(found, ConnectResult)
         judgement = judge_connect(probe, found)
+    elif isinstance(probe, NativeProbe):
+        said = yield from ask(call, Converse(probe, float(seconds), call.secret(probe.secret)))
+        assert isinstance(said, DialogueResult)
+        if said.secret_unavailable:
+            yield from log(call, LogLevel.ERROR, Msg.SECRET_UNAVAILABLE, said.error)
+        judgement = judge_dialogue(probe, said)
     else:
         command = Command(fill(probe.argv, seconds), probe.what, probe.stdin_secret)
         limit = call.budget.probe_hard_limit(seconds, call.time_left())

@@ -4,7 +4,7 @@ The instance is the ns-slapd process whose -D argument is InstanceRoot. The pid 
 InstanceRoot/logs/pid is only a cross-check: the server leaves it behind when it stops,
 and its pid may since belong to anything, so it never proves by itself that the server
 runs. The second level searches cn=monitor with whichever ldapsearch is found, spoken in
-that client's own dialect.
+that client's own dialect, or itself (NativeProbes, or no ldapsearch found).
 """
 
 from __future__ import annotations
@@ -12,7 +12,17 @@ from __future__ import annotations
 import enum
 
 from jescore.policy import checks
-from jescore.policy.commands import Command, Expect, Probe, ProgramProbe, TcpProbe, ThresholdSlot
+from jescore.policy.commands import (
+    NATIVE_PROBES,
+    Command,
+    Expect,
+    NativeProbe,
+    Probe,
+    ProgramProbe,
+    Protocol,
+    TcpProbe,
+    ThresholdSlot,
+)
 from jescore.policy.declaration import Attr, Config, Declaration, Dimension, VcsType
 from jescore.policy.processes import ProcessInfo, descendants, live, pid_in, runs_with, under
 from jescore.policy.resource import (
@@ -52,16 +62,19 @@ SSL_DB_PASSWD: Attr[str] = Attr(
     checks.secret_text, secret=True,
 )  # fmt: skip
 
+MONITOR_BASE = "cn=monitor"
+
 DECLARATION = Declaration(
     type_name="SunJESLDAP",
     attrs=(
         RES_LOG_LEVEL, INSTANCE_ROOT, LDAP_HOST, LDAP_PORT, MONITOR_PROGRAM, SSL_PORT,
-        SSL_DB_PASSWD, SECOND_LEVEL_MONITOR, CONTAINER_NAME,
+        SSL_DB_PASSWD, SECOND_LEVEL_MONITOR, NATIVE_PROBES, CONTAINER_NAME,
     ),
     arglist=(
         "ResLogLevel", "State", "IState", "InstanceRoot", "LDAPHost", "LDAPPort",
-        "MonitorProgram", "SSLPort", "SSLDbPasswd", "SecondLevelMonitor",
+        "MonitorProgram", "SSLPort", "SSLDbPasswd", "SecondLevelMonitor", "NativeProbes",
     ),
+    added=(NATIVE_PROBES.name,),
     identity=("InstanceRoot",),
 )  # fmt: skip
 
@@ -111,7 +124,7 @@ def belongs(cfg: Config, proc: ProcessInfo) -> bool:
 
 def search_argv(cfg: Config, path: str, dialect: Dialect) -> tuple[str | ThresholdSlot, ...]:
     host, port = cfg[LDAP_HOST], str(cfg[LDAP_PORT])
-    query = ("-b", "cn=monitor", "-s", "base", "(objectclass=*)", "version")
+    query = ("-b", MONITOR_BASE, "-s", "base", "(objectclass=*)", "version")
     if dialect is Dialect.OPENLDAP:
         url = f"ldap://{host}:{port}"
         limits = ("-o", ThresholdSlot("nettimeout="), "-l", ThresholdSlot())
@@ -166,17 +179,31 @@ class LdapPolicy:
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         candidates = ldapsearch_candidates(cfg)
         found = [p for p in candidates if p in snap.executables]
-        path = found[0] if found else candidates[0]
+        if cfg[NATIVE_PROBES] or not found:  # asked for, or no ldapsearch to run
+            return native_probes(cfg)
+        path = found[0]
         dialect = dialect_of(snap.outputs.get(version_command(path)))
         what = f"cn=monitor search ({path}, {dialect.name.lower()} dialect)"
-        if not found:
-            what = f"cn=monitor search (no ldapsearch in {', '.join(candidates)})"
         probes: list[Probe] = [
             ProgramProbe(what, search_argv(cfg, path, dialect), Expect.VERSION_LINE)
         ]
         if cfg[SSL_PORT]:
             probes.append(TcpProbe("secure port", cfg[LDAP_HOST], cfg[SSL_PORT], tls=True))
         return tuple(probes)
+
+
+def native_probes(cfg: Config) -> tuple[Probe, ...]:
+    """The anonymous base search of cn=monitor spoken by the agent itself, on the port and,
+    when there is one, over TLS on the secure port."""
+    host = cfg[LDAP_HOST]
+    probes = [NativeProbe("cn=monitor native search", Protocol.LDAP, host, cfg[LDAP_PORT],
+                          target=MONITOR_BASE)]  # fmt: skip
+    if cfg[SSL_PORT]:
+        probes.append(
+            NativeProbe("cn=monitor native search over TLS", Protocol.LDAP, host,
+                        cfg[SSL_PORT], tls=True, target=MONITOR_BASE)
+        )  # fmt: skip
+    return tuple(probes)
 
 
 POLICY = LdapPolicy()

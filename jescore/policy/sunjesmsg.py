@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from jescore.policy import checks
-from jescore.policy.commands import Command, Probe, ProgramProbe, TcpProbe, ThresholdSlot
+from jescore.policy.commands import (
+    DIALOGUES,
+    NATIVE_PROBES,
+    Command,
+    NativeProbe,
+    Phase,
+    Probe,
+    ProgramProbe,
+    Protocol,
+    TcpProbe,
+    ThresholdSlot,
+)
 from jescore.policy.declaration import (
     Attr,
     Config,
@@ -18,6 +29,7 @@ from jescore.policy.msg_services import (
     ALL_KEYS,
     CORE,
     MTA_KEYS,
+    NATIVE,
     SERVICE_PROCESSES,
     ProbeStyle,
     ServerType,
@@ -168,17 +180,20 @@ DECLARATION = Declaration(
     type_name="SunJESMsg",
     attrs=(
         RES_LOG_LEVEL, LDAP_TEST_PASSWD, LDAP_TEST_USER, MONITOR_PROGRAM, MSG_HOST,
-        MSG_SERVICES, SECOND_LEVEL_MONITOR, SERVER_ROOT, SERVER_TYPE, CONTAINER_NAME,
+        MSG_SERVICES, NATIVE_PROBES, SECOND_LEVEL_MONITOR, SERVER_ROOT, SERVER_TYPE,
+        CONTAINER_NAME,
     ),
     arglist=(
         "ResLogLevel", "State", "IState", "LDAPTestPasswd", "LDAPTestUser", "MonitorProgram",
         "MsgHost", "MsgServices", "SecondLevelMonitor", "ServerRoot", "ServerType",
+        "NativeProbes",
     ),
     cross_checks=(
         CrossCheck((SERVER_TYPE, MSG_SERVICES), _services_fit_type),
         CrossCheck((MSG_HOST, MSG_SERVICES), _mta_needs_fqdn),
         CrossCheck((LDAP_TEST_USER, LDAP_TEST_PASSWD), _user_and_password_together),
     ),
+    added=(NATIVE_PROBES.name,),
     identity=("ServerRoot", "ServerType", "MsgServices"),
 )  # fmt: skip
 
@@ -215,6 +230,21 @@ def process_names(cfg: Config) -> tuple[str, ...]:
 
 def helper_names(cfg: Config) -> tuple[str, ...]:
     return _unique([name for s in services(cfg) for name in s.helpers])
+
+
+def immonitor_access(cfg: Config) -> str:
+    return f"{cfg[SERVER_ROOT]}/sbin/immonitor-access"
+
+
+def uses_immonitor(cfg: Config) -> bool:
+    """Whether immonitor-access would run, were it installed: a service probed by it, a
+    test user, and NativeProbes off."""
+    has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
+    return (
+        has_user
+        and not cfg[NATIVE_PROBES]
+        and any(s.with_user is ProbeStyle.IMMONITOR for s in services(cfg))
+    )
 
 
 def probe_user(cfg: Config, service: Service) -> str:
@@ -265,13 +295,15 @@ class MsgPolicy:
         )
 
     def deep_watch(self, cfg: Config) -> Watch:
-        return Watch()
+        return Watch(paths=(immonitor_access(cfg),)) if uses_immonitor(cfg) else Watch()
 
     def ready_probes(self, cfg: Config) -> tuple[Probe, ...]:
         return ()
 
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
+        # The native probe stands in for immonitor-access when asked, or when it is missing.
+        native = cfg[NATIVE_PROBES] or immonitor_access(cfg) not in snap.executables
         host = cfg[MSG_HOST]
         probes: list[Probe] = []
         for configured in cfg[MSG_SERVICES]:
@@ -279,14 +311,19 @@ class MsgPolicy:
             if service is None:
                 continue
             style = service.with_user if has_user else service.without_user
-            if style is ProbeStyle.STORED:
+            speaks = NATIVE.get(service.key)
+            if speaks is not None and (
+                (style is ProbeStyle.IMMONITOR and native)
+                or (style is ProbeStyle.CONNECT and cfg[NATIVE_PROBES])
+            ):
+                probes.append(native_probe(cfg, service, configured.port, has_user))
+            elif style is ProbeStyle.STORED:
                 argv = (f"{lib_dir(cfg)}/stored", "-t", "-v")
                 probes.append(ProgramProbe("message store check (stored -t -v)", argv))
             elif style is ProbeStyle.IMMONITOR:
-                immonitor = f"{cfg[SERVER_ROOT]}/sbin/immonitor-access"
                 slot = ThresholdSlot(prefix=f"{host}:{configured.port}=")
                 argv_t = (
-                    immonitor,
+                    immonitor_access(cfg),
                     "-u",
                     probe_user(cfg, service),
                     service.immonitor_flag,
@@ -303,6 +340,21 @@ class MsgPolicy:
             elif style is ProbeStyle.CONNECT:
                 probes.append(TcpProbe(f"{service.key} port check", host, configured.port))
         return tuple(probes)
+
+
+def native_probe(cfg: Config, service: Service, port: int, has_user: bool) -> NativeProbe:
+    """The service's own protocol spoken to MsgHost:port. With a test user, a protocol
+    whose dialogue has account steps uses it: IMAP and POP3 log in with its password,
+    SMTP and LMTP name its address (nothing is delivered); HTTP needs no account."""
+    protocol, tls = NATIVE[service.key]
+    steps = DIALOGUES[protocol]
+    account = has_user and any(needs for _, needs in steps)
+    user = probe_user(cfg, service) if account else ""
+    secret = LDAP_TEST_PASSWD.name if account and (Phase.LOGIN, True) in steps else None
+    target = "/" if protocol is Protocol.HTTP else ""
+    return NativeProbe(
+        f"{service.key} native probe", protocol, cfg[MSG_HOST], port, tls, user, secret, target
+    )
 
 
 POLICY = MsgPolicy()

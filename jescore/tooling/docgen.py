@@ -12,20 +12,29 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from jescore.policy import argv as vcs_argv
-from jescore.policy import monitoring, procedures, sunjesldap
+from jescore.policy import monitoring, procedures, sunjesldap, sunjesmsg
 from jescore.policy.actions import ForgetCount, Sig, Signal, SignalOutcome, StoreCount
 from jescore.policy.agentlog import DEBUG_LEVELS, Msg, message_id
 from jescore.policy.commands import (
+    DIALOGUES,
     ArgvTemplate,
     Command,
     ConnectResult,
+    DialogueResult,
     Expect,
+    NativeProbe,
     Probe,
     ProgramProbe,
     ProgramResult,
+    Protocol,
     TcpProbe,
+    Timed,
     judge_connect,
+    judge_dialogue,
     judge_program,
+)
+from jescore.policy.commands import (
+    Phase as DialoguePhase,
 )
 from jescore.policy.declaration import Config, Declaration, Dimension, Raw, validate
 from jescore.policy.monitoring import (
@@ -38,7 +47,7 @@ from jescore.policy.monitoring import (
     read_program_exit,
     unsaved,
 )
-from jescore.policy.msg_services import ALIASES, SERVICES, ProbeStyle
+from jescore.policy.msg_services import ALIASES, NATIVE, SERVICES, ProbeStyle
 from jescore.policy.processes import Identity, ProcessInfo
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import ResourcePolicy, Snapshot
@@ -404,6 +413,12 @@ def _probe_cells(probe: Probe) -> list[str]:
         tls = " and complete a TLS handshake" if probe.tls else ""
         passes = "a completed TLS handshake" if probe.tls else "an accepted connection"
         return [probe.what, f"connect to `{probe.host}:{probe.port}`{tls}", passes, ""]
+    if isinstance(probe, NativeProbe):
+        steps = ", ".join(p.value for p in probe.phases)
+        account = f" as `{probe.user}`" if probe.user else ""
+        password = f"none; {probe.secret} (decrypted) kept in memory" if probe.secret else ""
+        does = f"speak {probe.label}{account}: {steps}"
+        return [probe.what, does, "every step completed within the threshold", password]
     expects = probe.expect.value + (
         f" ({probe.port})" if probe.expect is Expect.REPORTED_PORT else ""
     )
@@ -743,8 +758,17 @@ def monitor_examples() -> str:
     extra = (WITH_USER[msg], program)
     due = _every() - 1
 
-    def run(running: bool = True, stored: int = due, given: Given = NOTHING_GIVEN) -> explain.Path:
-        return run_example(msg, mon, running=running, given=given, more=extra, stored=stored)
+    installed = frozenset({sunjesmsg.immonitor_access(sample_config(msg))})
+
+    def run(
+        running: bool = True,
+        stored: int = due,
+        given: Given = NOTHING_GIVEN,
+        programs: frozenset[str] = installed,
+    ) -> explain.Path:
+        return run_example(
+            msg, mon, running=running, given=given, more=extra, stored=stored, executables=programs
+        )
 
     cases = [
         ("the second level is due and everything passes", run()),
@@ -753,6 +777,10 @@ def monitor_examples() -> str:
         ("the probe fails", run(given=_given(Point.PROBE, Outcome.FAILS))),
         ("the probe hangs", run(given=_given(Point.PROBE, Outcome.HANGS))),
         ("the probe cannot run", run(given=_given(Point.PROBE, Outcome.CANNOT_RUN))),
+        (
+            "immonitor-access is not installed: the native probe, which hangs",
+            run(given=_given(Point.PROBE, Outcome.HANGS), programs=frozenset()),
+        ),
     ]
     intro = (
         f"The {msg} sample with LDAPTestUser, LDAPTestPasswd and MonitorProgram "
@@ -801,8 +829,11 @@ def judging() -> str:
         (tls, "connected, TLS handshake completed", ConnectResult(True, True)),
     ]
     rows = []
-    for probe, label, result in cases:
-        if isinstance(probe, ProgramProbe) and isinstance(result, ProgramResult):
+    for probe, label, result in [*cases, *_dialogue_cases()]:
+        if isinstance(probe, NativeProbe) and isinstance(result, DialogueResult):
+            judged = judge_dialogue(probe, result)
+            kind = f"native {probe.protocol.value}"
+        elif isinstance(probe, ProgramProbe) and isinstance(result, ProgramResult):
             judged = judge_program(probe, result)
             kind = f"program, expects {probe.expect.name}: {probe.expect.value}"
         elif isinstance(probe, TcpProbe) and isinstance(result, ConnectResult):
@@ -813,6 +844,46 @@ def judging() -> str:
         _quote(("commands.judge_program", judge_program))
         + "\n"
         + _table(["probe", "result", "judged", "logged reason"], rows)
+        + "\n"
+        + native_dialogues()
+    )
+
+
+def _dialogue_cases() -> list[tuple[Probe, str, ProgramResult | ConnectResult | DialogueResult]]:
+    imap = NativeProbe("imap native probe", Protocol.IMAP, "mail.example.com", 143, user="probe")
+    connect, greeting = Timed(DialoguePhase.CONNECT, 0.0003), Timed(DialoguePhase.GREETING, 0.0011)
+    login, logout = Timed(DialoguePhase.LOGIN, 0.004), Timed(DialoguePhase.LOGOUT, 0.0002)
+    return [
+        (imap, "the name does not resolve", DialogueResult(ran=False, error="unknown host")),
+        (
+            imap,
+            "no answer to LOGIN",
+            DialogueResult((connect, greeting), DialoguePhase.LOGIN, "no answer within 2.0 s", 2.0),
+        ),
+        (imap, "every step", DialogueResult((connect, greeting, login, logout), seconds=0.006)),
+    ]
+
+
+def native_dialogues() -> str:
+    """The native probes' dialogues, and which MsgServices key speaks which protocol."""
+    rows = [
+        [
+            protocol.value,
+            ", ".join(p.value for p, needs in steps if not needs),
+            ", ".join(p.value for p, needs in steps if needs) or "none",
+        ]
+        for protocol, steps in DIALOGUES.items()
+    ]
+    keys = [[k, p.value, "yes" if tls else "no"] for k, (p, tls) in NATIVE.items()]
+    return "\n".join(
+        [
+            "A native probe (NativeProbes, or the program it replaces not installed) connects, "
+            "completes a TLS handshake where the service has TLS, then speaks these steps, each "
+            "timed; all of them must end within the probe's threshold. The steps that need the "
+            "test account are left out without one.\n",
+            _table(["protocol", "steps", "with the test account also"], rows),
+            _table(["MsgServices key", "protocol", "TLS"], keys),
+        ]
     )
 
 
@@ -835,9 +906,26 @@ def msg_probes() -> str:
         "MsgServices": ("imap", "143", "pop", "110", "smtp", "25", "ens", "7997")
     }
     shown = " ".join(services["MsgServices"])
+    immonitor = frozenset({sunjesmsg.immonitor_access(sample_config(msg, services))})
+    native = {"NativeProbes": ("1",)}
     cases = [
-        ("with LDAPTestUser", sample_config(msg, services, WITH_USER[msg]), Snapshot(())),
+        (
+            "with LDAPTestUser, immonitor-access installed",
+            sample_config(msg, services, WITH_USER[msg]),
+            Snapshot((), {}, immonitor),
+        ),
+        (
+            "with LDAPTestUser, immonitor-access missing",
+            sample_config(msg, services, WITH_USER[msg]),
+            Snapshot(()),
+        ),
+        (
+            "with LDAPTestUser, NativeProbes 1",
+            sample_config(msg, services, WITH_USER[msg], native),
+            Snapshot((), {}, immonitor),
+        ),
         ("without", sample_config(msg, services), Snapshot(())),
+        ("without, NativeProbes 1", sample_config(msg, services, native), Snapshot(())),
     ]
     return f"For MsgServices {shown} (the service table above says which probe each gets):\n\n" + (
         _type_probes(msg, cases)
@@ -917,6 +1005,8 @@ def ldap_adm_examples() -> str:
         ("only OpenLDAP's client is found", run_example(
             ldap, mon, running=True, stored=due, executables=frozenset(found[-1:]),
             outputs=openldap)),
+        ("no ldapsearch is found (the native search)", run_example(
+            ldap, mon, running=True, stored=due)),
     ]  # fmt: skip
     out = [example(f"{ldap} monitor, second level due, when {t}", p) for t, p in paths]
     with_user = run_example(adm, mon, running=True, stored=due, more=(WITH_USER[adm],))

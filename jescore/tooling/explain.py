@@ -29,6 +29,7 @@ from jescore.policy.actions import (
     Action,
     ArmWatchdog,
     Connect,
+    Converse,
     Debug,
     ForgetCount,
     Host,
@@ -49,7 +50,15 @@ from jescore.policy.actions import (
     Wait,
 )
 from jescore.policy.agentlog import message_id
-from jescore.policy.commands import ConnectResult, ProgramProbe, ProgramResult, passing_result
+from jescore.policy.commands import (
+    ConnectResult,
+    DialogueResult,
+    ProgramProbe,
+    ProgramResult,
+    judge_dialogue,
+    passing_dialogue,
+    passing_result,
+)
 from jescore.policy.declaration import Config, Declaration, Violation
 from jescore.policy.monitoring import Budget, Phase
 from jescore.policy.procedures import effective_config, entry_point, logging_fallbacks
@@ -285,6 +294,20 @@ class _World:
             ), assumed
         return ConnectResult(False, error="connection refused"), assumed
 
+    def converse(self, action: Converse) -> tuple[DialogueResult, bool]:
+        probe = action.probe
+        outcome, assumed = self.outcome(RunKind.PROBE, "", f"{probe.what} {probe.label}")
+        first = probe.phases[0]
+        if outcome is Outcome.PASSES:
+            return passing_dialogue(probe), assumed
+        if outcome is Outcome.HANGS:
+            self.now += action.timeout
+            error = f"no answer within {action.timeout:g} s"
+            return DialogueResult(failed_at=first, error=error, seconds=action.timeout), assumed
+        if outcome is Outcome.CANNOT_RUN:
+            return DialogueResult(ran=False, error=f"cannot resolve {probe.host}"), assumed
+        return DialogueResult(failed_at=first, error="connection refused"), assumed
+
     def signal(self, action: Signal) -> SignalOutcome:
         before = len(self.processes)
         self.processes = [p for p in self.processes if p.identity != action.identity]
@@ -314,6 +337,8 @@ class _World:
                 return self.run(action)
             case Connect():
                 return self.connect(action)
+            case Converse():
+                return self.converse(action)
             case Signal():
                 return self.signal(action), False
             case Wait(length):
@@ -341,6 +366,12 @@ def describe(action: Action, value: object, at: float, assumed: bool) -> Step:
             assert isinstance(value, ConnectResult)
             text, result = _connect_text(action), _connect_result(value)
             return Step(at, "connect", text, result, assumed, seconds=timeout)
+        case Converse(probe, timeout):
+            assert isinstance(value, DialogueResult)
+            text = f"{probe.what}: speak {probe.label}, {', '.join(p.value for p in probe.phases)}"
+            result = judge_dialogue(probe, value).reason
+            return Step(at, "converse", f"{text} (limit {timeout:g} s)", result, assumed,
+                        seconds=timeout)  # fmt: skip
         case Signal(identity, sig):
             assert isinstance(value, SignalOutcome)
             text = f"{sig.value} to pid {identity.pid} ({_program(action)})"

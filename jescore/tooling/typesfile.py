@@ -18,6 +18,9 @@ Additions to the seed's definitions, on purpose:
   own time budget to its arguments.
 - zone variants also append ContainerName to the ArgList, so an agent that runs in the
   global zone learns the zone it must work in.
+- SunJESMsg and SunJESLDAP declare NativeProbes (their declarations' `added`), at the end
+  of the ArgList; its default 0 keeps the guide's probes, and a 4.x vector from a types
+  file without it still reads.
 - SunJESAdm gets 5.0 and 5.1 variants with AgentDirectory / AgentFile like the other two
   types; the seed ships its Administration Server type only in the 4.x form.
 """
