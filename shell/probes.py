@@ -86,7 +86,7 @@ class Talk:
             except OSError as error:
                 raw.close()
                 last = error
-                if isinstance(error, TimeoutError):
+                if _timed_out(error):
                     break
                 continue
             self.sock = raw
@@ -122,7 +122,7 @@ class Talk:
 
     def explain(self, error: BaseException) -> str:
         """The error in a few words, without the password whatever the server echoed."""
-        if isinstance(error, TimeoutError):
+        if _timed_out(error):
             text = f"no answer within the {self.deadline - self.began:.1f} s threshold"
         elif isinstance(error, ConnectionRefusedError):
             text = "connection refused"
@@ -131,6 +131,17 @@ class Talk:
         else:
             text = str(error) or type(error).__name__
         return scrub(text, self.password)[:ERROR_LIMIT]
+
+
+def _timed_out(error: BaseException | None) -> bool:
+    """A timeout, even one a client library rewrapped (smtplib's "Connection unexpectedly
+    closed: timed out")."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, TimeoutError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 def scrub(text: str, password: str) -> str:

@@ -13,6 +13,14 @@ import pytest
 from hypothesis import settings
 
 from stubs.dirsrv389 import DsInstance, create_instance, ds_available, pick_free_ports
+from stubs.mailservers import (
+    Daemon,
+    dovecot_available,
+    postfix_available,
+    start_dovecot,
+    start_postfix,
+    start_web,
+)
 from stubs.msgserver import StandInServer, build_server_root
 from stubs.ocfinstall import Installed, world_readable_install
 from stubs.vcscrypt import PasswordHelper, install_password_helper
@@ -163,3 +171,45 @@ def pytest_report_header(config: pytest.Config) -> str:
     if RUN_LONG:
         return "long runs included"
     return "long runs (marker `long`) left out: CI=true or JESAGENT_LONG=1 runs them"
+
+
+# --- real mail and web servers for the native probes (stubs/mailservers.py) ------------------
+
+MAIL_DOMAIN = "jesagent.test"
+MAIL_PASSWORD = "Dovecot-pw-7351"  # the test user's, in the servers' own files only
+MAIL_USERS = {"probe": MAIL_PASSWORD, f"probe@{MAIL_DOMAIN}": MAIL_PASSWORD}
+
+
+def _need(available: bool, what: str) -> None:
+    """Skip where the server is not installed; in CI that fails (the realserver hook)."""
+    if not available:
+        message = f"{what} is not installed: run stubs/install_mail.sh as root"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Daemon]:
+    """A real Dovecot: IMAP, POP3, LMTP, IMAPS and POP3S (self-signed) on the loopback."""
+    _need(dovecot_available(), "Dovecot (dovecot-imapd, dovecot-pop3d, dovecot-lmtpd)")
+    server = start_dovecot(users=MAIL_USERS)
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def postfix() -> Iterator[Daemon]:
+    """A real Postfix smtpd on the loopback, accepting RCPT TO any address of MAIL_DOMAIN."""
+    _need(postfix_available(), "Postfix")
+    server = start_postfix(domain=MAIL_DOMAIN)
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(params=[False, True], ids=["http", "https"])
+def web(request: pytest.FixtureRequest) -> Iterator[Daemon]:
+    """python's http.server as a webmail front end, plain and over TLS."""
+    server = start_web(tls=request.param)
+    yield server
+    server.destroy()
