@@ -5,8 +5,9 @@ that need it) runs on stand-in installations in a temporary directory, under the
 VCS engine (stubs.vcsengine), which calls the installed entry points exactly as the
 Script50Agent framework would. The story: everything online in order; imapd killed;
 the store made not ready; an IMAP probe that hangs; the store group switched over to the
-standby node and back; everything offline. Each step says what happened and why, and is
-checked; the exit code is 0 only when every check passed.
+standby node and back; the agent's own IMAP probe against a real Dovecot (the stand-in
+imapd when Dovecot is not installed); everything offline. Each step says what happened
+and why, and is checked; the exit code is 0 only when every check passed.
 
     python -m stubs.demo [--standin-ds] [--no-fqdn] [--verbose]
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +31,11 @@ from typing import Final
 
 import psutil
 
-from stubs.demo_world import Deployment, World
+from jescore.policy import argv as vcs_argv
+from jescore.policy.declaration import Raw
+from jescore.policy.registry import POLICIES
+from stubs.demo_world import PROBE_PASSWORD, PROBE_USER, Deployment, World
+from stubs.mailservers import Daemon, dovecot_available, start_dovecot
 from stubs.vcsengine import Engine, Event, EventKind, ResState
 from stubs.vcsengine_status import format_event
 
@@ -40,6 +46,7 @@ OTHER_GROUPS: Final = ("store_sg", "webmail_sg", "mta_sg")
 STANDBY: Final = "node4"
 STORE_DAEMONS: Final = ("stored", "imsched", "watcher", "imapd", "popd")
 CORE_DAEMONS: Final = ("stored", "imsched", "watcher")  # each installation's core resource
+NATIVE_BUDGET: Final = 8  # seconds (AEPTimeout) of the native probe step's monitor calls
 
 
 # --- output ------------------------------------------------------------------------------
@@ -526,9 +533,84 @@ class Demo:
             all(r.startswith("store_") for r in touched),
         )
 
+    def native_probe(self) -> None:
+        self.step(
+            "6. The agent's own IMAP probe (NativeProbes = 1)",
+            "Where immonitor-access is missing (a trimmed install, a Pacemaker node) or\n"
+            "NativeProbes = 1, the agent speaks the protocol itself and says which step\n"
+            "failed and how long each took. Here the installed monitor entry point is called\n"
+            "once more by hand (resource native_demo, store_access's attributes) while the\n"
+            "store's imapd runs, for the first level.",
+        )
+        store = self.dep.installs.store
+        server: Daemon | None = None
+        if dovecot_available():
+            server = start_dovecot(users={PROBE_USER: PROBE_PASSWORD}, tls=False)
+            port = server.ports["imap"]
+            self.out.say(f"speaking to a real Dovecot on 127.0.0.1:{port}")
+        else:
+            port = store.ports["imap"]
+            self.out.say(
+                "Dovecot is not installed (stubs/install_mail.sh installs it): falling back to"
+                f" the stand-in imapd on 127.0.0.1:{port}, which speaks enough IMAP"
+            )
+        try:
+            self._native_monitors(port, server)
+        finally:
+            if server is not None:
+                server.destroy()
+
+    def _native_monitors(self, port: int, server: Daemon | None) -> None:
+        (found,) = [r for _, r in self.dep.config.resources() if r.name == "store_access"]
+        values = dict(found.values) | {
+            "MsgServices": ("imap", str(port)),
+            "NativeProbes": ("1",),
+            "SecondLevelMonitor": ("1",),
+        }
+        healthy = self._monitor(values)
+        self.check(
+            "the native probe logged in and out, each phase timed (online, 110)",
+            healthy == 110 and f"IMAP 127.0.0.1:{port} answered (connect" in self._step_log(),
+        )
+        wrong = self._monitor(
+            values | {"LDAPTestPasswd": (self.dep.installs.helper.encrypt("x1"),)}
+        )
+        self.check(
+            "a wrong password fails at LOGIN (offline, 100)",
+            wrong == 100 and "failed at LOGIN after" in self._step_log(),
+        )
+        if server is None:
+            return
+        server.pause()
+        began = time.monotonic()
+        stalled = self._monitor(values)
+        took = time.monotonic() - began
+        server.resume()
+        self.out.say(f"Dovecot SIGSTOPped: that monitor took {took:.1f} s of its {NATIVE_BUDGET} s")
+        self.check(
+            "a SIGSTOPped Dovecot fails at GREETING within the budget (offline, 100)",
+            stalled == 100
+            and "failed at GREETING after" in self._step_log()
+            and took < NATIVE_BUDGET,
+        )
+        self.check("the password was never logged", PROBE_PASSWORD not in self._step_log())
+
+    def _monitor(self, values: dict[str, Raw]) -> int:
+        decl = POLICIES["SunJESMsg"].declaration
+        engine = {"State": "2", "IState": "0", "AEPTimeout": str(NATIVE_BUDGET)}
+        args = vcs_argv.render_v50(decl, "native_demo", values, engine, None)
+        program = self.work / "agents" / "SunJESMsg" / "monitor"
+        done = subprocess.run(  # the installed entry point, without a shell
+            [str(program), *args], env={**os.environ, **self.dep.env}, capture_output=True,
+            timeout=NATIVE_BUDGET * 3, check=False,
+        )  # fmt: skip
+        self.out.line(f"  monitor native_demo -> {done.returncode}")
+        self._agent_log()
+        return done.returncode
+
     def offline_all(self) -> None:
         mark = self.step(
-            "6. Everything offline",
+            "7. Everything offline",
             "hagrp -offline for every group: parents first. The store, webmail and MTA groups\n"
             "go down before dir_sg, whose resources go down IP and mount last. The NICs stay\n"
             "up, and a group counts as offline without them, as under VCS.",
@@ -701,6 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 demo.store_not_ready,
                 demo.imap_hangs,
                 demo.switch,
+                demo.native_probe,
                 demo.offline_all,
             ):
                 step()
