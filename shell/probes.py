@@ -128,6 +128,8 @@ class Talk:
             text = "connection refused"
         elif isinstance(error, OSError) and error.strerror:
             text = error.strerror
+        elif error.args and isinstance(error.args[0], bytes):  # imaplib, poplib: the reply
+            text = error.args[0].decode("utf-8", "replace")
         else:
             text = str(error) or type(error).__name__
         return scrub(text, self.password)[:ERROR_LIMIT]

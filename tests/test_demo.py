@@ -104,7 +104,8 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_behind() -> None:
         at = out.find(line, position)
         assert at >= 0, f"missing, or out of order: {line!r}\n{out[-6000:]}"
         position = at
-    assert "FAILED" not in out
+    # The demo's own failure marks; a server's words (Dovecot's AUTHENTICATIONFAILED) aside.
+    assert not re.search(r"\.\.\. FAILED|FAILED in |FAILED: ", out)
     assert "Traceback" not in out
     assert "LDAPTestPasswd 1 ****" in out  # the argument vector is shown, the password not
     assert "probe-demo-secret" not in out
