@@ -180,7 +180,9 @@ ENTRY_IMPORTS = (
 # What an entry point must not load: each costs a monitor call more than our whole policy
 # (docs/performance.md), and none is needed to decide.
 TOO_DEAR = {"typing", "typing_extensions", "dataclasses", "inspect", "returns", "pathlib",
-            "argparse", "psutil", "subprocess", "socket", "tempfile", "ast", "importlib"}  # fmt: skip
+            "argparse", "psutil", "subprocess", "socket", "tempfile", "ast", "importlib",
+            # the native probes' clients: loaded only when a native probe runs
+            "shell.probes", "imaplib", "poplib", "smtplib", "http.client", "ssl"}  # fmt: skip
 
 
 def test_an_entry_point_loads_none_of_the_dear_modules() -> None:
