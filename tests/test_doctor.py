@@ -241,9 +241,10 @@ def test_missing_programs_fail_and_settings_are_then_skipped() -> None:
     argv = msg(MsgServices=("core", "49994"), LDAPTestUser="probe", LDAPTestPasswd="ENC")
     checks = judge(argv, executables=frozenset({f"{ROOT}/lib/msstart"}))
     failing = {c.looked_at for c in named(checks, "program") if c.status is Status.FAIL}
-    assert failing == {
-        f"{ROOT}/lib/stored", f"{ROOT}/sbin/immonitor-access", f"{ROOT}/sbin/configutil",
-    }  # fmt: skip
+    assert failing == {f"{ROOT}/lib/stored", f"{ROOT}/sbin/configutil"}
+    # The native probes stand in for a missing immonitor-access: a warning.
+    warned = {c.looked_at for c in named(checks, "program") if c.status is Status.WARN}
+    assert warned == {f"{ROOT}/sbin/immonitor-access"}
     assert only(checks, "configutil").status is Status.SKIP
 
 
@@ -286,8 +287,13 @@ def test_ldapsearch_and_its_dialect() -> None:
         judge(ldap(SecondLevelMonitor="2"), type_name="SunJESLDAP", executables=frozenset()),
         "ldapsearch",
     )
-    assert none.status is Status.FAIL
+    assert none.status is Status.WARN  # the agent's own search stands in
+    assert "speaks the protocol itself" in none.finding
     assert "ln -s /opt/SUNWdsee/dsee6/bin/sparcv9/ldapsearch /ds/shared/bin/ldapsearch" in none.fix
+    native = only(
+        judge(ldap(NativeProbes="1"), type_name="SunJESLDAP", versions=openldap), "ldapsearch"
+    )
+    assert native.status is Status.PASS and "not used" in native.finding
 
 
 @pytest.mark.parametrize(
@@ -506,10 +512,15 @@ def test_maxsessions_warning_and_a_missing_binary(
     (pop,) = [c for k, c in checks.items() if k.startswith("maxsessions")]
     assert pop["status"] == "WARN"
     assert "use it up in 10 hours" in str(pop["finding"])  # 600 logins, one a minute
-    server.immonitor_access.unlink()
+    server.immonitor_access.unlink()  # the native probes stand in: a warning
     code, checks = run_doctor(capsys, "SunJESMsg", *argv)
-    assert code == 1
-    assert status_of(checks, f"program {server.immonitor_access}") == ["FAIL"]
+    assert status_of(checks, f"program {server.immonitor_access}") == ["WARN"]
+    native = server_argv(
+        server, "pop", SecondLevelMonitor="2", LDAPTestUser="probe", LDAPTestPasswd=secret,
+        NativeProbes="1",
+    )  # fmt: skip
+    code, checks = run_doctor(capsys, "SunJESMsg", *native)
+    assert status_of(checks, f"program {server.immonitor_access}") == []  # not needed
 
 
 def test_an_undecryptable_password_fails_and_is_never_printed(

@@ -16,14 +16,14 @@ from typing import Any
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy import checks, sunjesadm, sunjesldap, sunjesmsg
-from jescore.policy.commands import ProgramResult
+from jescore.policy.commands import NATIVE_PROBES, ProgramResult
 from jescore.policy.declaration import Attr, Config, Declaration, Violation, validate
 from jescore.policy.msg_services import ProbeStyle, ServerType, lookup
 from jescore.policy.resource import MONITOR_PROGRAM, SECOND_LEVEL_MONITOR
 from jescore.policy.secrets import mask as scrub
 from jescore.policy.secrets import secret_words
 from jescore.policy.vcs import EntryPoint
-from jescore.record import field, record
+from jescore.record import field, record, replace
 from jescore.result import Failure, Success
 
 CONFIGUTIL_SECONDS = 15.0  # the most one `configutil -o` may take
@@ -109,6 +109,7 @@ class Program:
     path: str
     why: str
     fix: str = ""  # when missing; by default, check the installation root
+    stand_in: str = ""  # what takes its place when it is missing: then a warning, not a failure
 
 
 def _installed(path: str, why: str, root_attr: str) -> Program:
@@ -205,9 +206,11 @@ def _msg_plan(cfg: Config) -> tuple[list[Program], str | None, list[str]]:
     if "core" in keys:
         why = "the message store check (stored -t -v)"
         programs.append(_installed(f"{root}/lib/stored", why, "ServerRoot"))
-    if cfg.has(sunjesmsg.LDAP_TEST_USER) and cfg[sunjesmsg.LDAP_TEST_USER]:
+    native = cfg.has(NATIVE_PROBES) and cfg[NATIVE_PROBES]
+    if cfg.has(sunjesmsg.LDAP_TEST_USER) and cfg[sunjesmsg.LDAP_TEST_USER] and not native:
         why = "the second level's synthetic transactions with LDAPTestUser"
-        programs.append(_installed(f"{root}/sbin/immonitor-access", why, "ServerRoot"))
+        immonitor = _installed(sunjesmsg.immonitor_access(cfg), why, "ServerRoot")
+        programs.append(replace(immonitor, stand_in=NATIVE_STAND_IN))
     configutil = f"{root}/sbin/configutil"
     why = "doctor reads the settings below with it"
     programs.append(_installed(configutil, why, "ServerRoot"))
@@ -314,6 +317,11 @@ def _attributes(subject: Subject) -> Check:
 def _program(program: Program, found: Findings) -> Check:
     if program.path in found.executables:
         return Check("program", Status.PASS, program.path, f"executable ({program.why})")
+    if program.stand_in:
+        return Check(
+            "program", Status.WARN, program.path,
+            f"missing or not executable ({program.why}); {program.stand_in}", program.fix,
+        )  # fmt: skip
     return Check(
         "program", Status.FAIL, program.path,
         f"missing or not executable ({program.why})", program.fix,
@@ -599,6 +607,10 @@ def _fqdn_check(subject: Subject) -> Check:
 
 _PROMPT = re.compile(r"cert-pwd-prompt\s*[:=]\s*(on|off)\b", re.IGNORECASE)
 SEED_LDAPSEARCH = "/opt/SUNWdsee/dsee6/bin/sparcv9/ldapsearch"
+NATIVE_STAND_IN = (
+    "the second level speaks the protocol itself instead (native probes; NativeProbes = 1 "
+    "asks for that on purpose)"
+)
 
 
 def dsadm_command(dsadm: str, instance_root: str) -> tuple[str, ...]:
@@ -618,6 +630,11 @@ def _ldap_checks(subject: Subject, plan_: Plan, found: Findings) -> list[Check]:
 def _ldapsearch_check(cfg: Config, candidates: tuple[str, ...], found: Findings) -> Check:
     looked = ", ".join(candidates)
     present = [p for p in candidates if p in found.executables]
+    if cfg.has(NATIVE_PROBES) and cfg[NATIVE_PROBES]:
+        return Check(
+            "ldapsearch", Status.PASS, looked,
+            "not used: NativeProbes = 1, the second level searches cn=monitor itself",
+        )  # fmt: skip
     if present:
         path = present[0]
         dialect = sunjesldap.dialect_of(found.versions.get(path))
@@ -625,12 +642,10 @@ def _ldapsearch_check(cfg: Config, candidates: tuple[str, ...], found: Findings)
             "ldapsearch", Status.PASS, looked,
             f"the second level will use {path}, in the {dialect.value} dialect",
         )  # fmt: skip
-    used = _uses_second_level(cfg)
     root = sunjesldap.server_root(cfg)
     return Check(
-        "ldapsearch", Status.FAIL if used else Status.WARN, looked,
-        "no ldapsearch in any of these places; the second level would answer unknown"
-        + ("" if used else " (it is off now: SecondLevelMonitor is 0)"),
+        "ldapsearch", Status.WARN, looked,
+        f"no ldapsearch in any of these places; {NATIVE_STAND_IN}",
         f"mkdir -p {root}/shared/bin && ln -s {SEED_LDAPSEARCH} {root}/shared/bin/ldapsearch "
         "(or install an LDAP client as /usr/bin/ldapsearch)",
     )  # fmt: skip
