@@ -59,6 +59,7 @@ def valid_msg_values(draw: st.DrawFn) -> dict[str, Raw]:
         "SecondLevelMonitor": (str(draw(st.integers(0, 1000))),),
         "ServerRoot": (draw(absolute_paths),),
         "ServerType": (server_type.value,),
+        "NativeProbes": (draw(st.sampled_from(["0", "0", "1"])),),
     }
 
 

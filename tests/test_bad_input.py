@@ -34,7 +34,7 @@ from tests.test_procedures import DOMAIN, Situation, situations
 
 TYPES = sorted(POLICIES)
 ENTRIES = list(EntryPoint)
-ACTING = {"run", "connect", "signal"}  # the operations that touch the world
+ACTING = {"run", "connect", "converse", "signal"}  # the operations that touch the world
 EXAMPLES = int(os.environ.get("JESAGENT_BAD_INPUT_EXAMPLES") or (4000 if IN_CI else 400))
 
 HOSTILE = [

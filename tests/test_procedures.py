@@ -200,7 +200,8 @@ def test_the_second_level_runs_only_when_due_and_never_after_a_first_level_failu
     probed = [
         op
         for op in system.ops
-        if op[0] == "connect" or (op[0] == "run" and program_name(op[1]) in PROBE_NAMES)
+        if op[0] in {"connect", "converse"}
+        or (op[0] == "run" and program_name(op[1]) in PROBE_NAMES)
     ]
     if probed:
         assert due and first_ok
@@ -283,8 +284,8 @@ def performed(ops: Sequence[tuple[object, ...]]) -> list[tuple[object, ...]]:
             continue
         if op[0] == "log":
             out.append(("log", " ".join(str(op[1]).split(" ")[:2])))
-        elif op[0] == "connect":
-            out.append(("connect", op[3]))
+        elif op[0] in {"connect", "converse"}:
+            out.append((op[0], op[3]))
         elif op[0] != "debug":
             out.append(op)
     return out
@@ -299,8 +300,8 @@ def predicted(path: explain.Path) -> list[tuple[object, ...]]:
             out.append(("log", " ".join(step.text.split(" ")[:2])))
         elif step.kind == "run":
             out.append(("run", step.argv, round(step.seconds or 0.0, 6)))
-        elif step.kind == "connect":
-            out.append(("connect", round(step.seconds or 0.0, 6)))
+        elif step.kind in {"connect", "converse"}:
+            out.append((step.kind, round(step.seconds or 0.0, 6)))
         elif step.kind == "signal":
             out.append(("signal", step.pid, step.signal))
         elif step.kind == "wait":

@@ -196,7 +196,7 @@ class Step:
     """One action of the procedure, when it began, and what the world answered."""
 
     at: float
-    kind: str  # look, run, connect, signal, wait, log, debug, count, watchdog, log-setup
+    kind: str  # look, run, connect, converse, signal, wait, log, debug, count, watchdog...
     text: str  # the action, for people (secrets masked)
     result: str  # what came back, for people
     assumed: bool = False  # the result is an assumption, not an observation
