@@ -261,7 +261,8 @@ def test_the_password_reaches_only_standard_input(
     record = tmp_path / "children"
     assert wrap_all(mail.root, record) >= 2
     assert wrap_all(admin.root, record) >= 3
-    secret = {"LDAPTestUser": "probe", "LDAPTestPasswd": MARKER}
+    # NativeProbes 0: Sun's immonitor-access, which takes the password on standard input.
+    secret = {"LDAPTestUser": "probe", "LDAPTestPasswd": MARKER, "NativeProbes": "0"}
     core = msg_params(mail, "core")
     imap = msg_params(mail, "imap", **secret)
     outcomes = [call(ocf_agents, "SunJESMsg", "start", core)]
@@ -396,3 +397,23 @@ def test_a_private_interpreter_gives_way_to_a_shared_one_of_the_same_version(
         assert not explicit.notes and explicit.warnings
     finally:
         shutil.rmtree(base)
+
+
+def test_under_pacemaker_the_second_level_speaks_imap_itself(
+    ocf_agents: OcfAgents, mail: StandInServer
+) -> None:
+    """No NativeProbes given: Pacemaker's default, the agent's own IMAP dialogue."""
+    core = msg_params(mail, "core")
+    imap = msg_params(mail, "imap", LDAPTestUser="probe", LDAPTestPasswd=MARKER)
+    call(ocf_agents, "SunJESMsg", "start", core)
+    call(ocf_agents, "SunJESMsg", "start", imap)
+    try:
+        deep = call(ocf_agents, "SunJESMsg", "monitor", imap, OCF_CHECK_LEVEL="10")
+        assert deep.code == OcfCode.SUCCESS, deep.lines
+        assert any(f"IMAP 127.0.0.1:{mail.ports['imap']} answered (connect" in line
+                   for line in deep.lines)  # fmt: skip
+        assert not any("immonitor-access" in line for line in deep.lines)
+        assert not leaks(deep.output + "\n".join(deep.lines))
+    finally:
+        call(ocf_agents, "SunJESMsg", "stop", imap)
+        call(ocf_agents, "SunJESMsg", "stop", core)

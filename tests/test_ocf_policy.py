@@ -15,6 +15,7 @@ from jescore.policy.ocf import (
     ANSWERS,
     DEFAULT_TIMEOUTS,
     MONITOR_OPERATIONS,
+    OCF_DEFAULTS,
     RESKEY,
     SECOND_LEVEL_DEPTH,
     VCS_ONLY,
@@ -22,6 +23,7 @@ from jescore.policy.ocf import (
     OcfCode,
     OcfRequest,
     Situation,
+    ocf_default,
     parameter_names,
     read_environment,
     resource_name,
@@ -82,6 +84,9 @@ def test_any_environment_reads_to_a_request_or_a_reason(
     for name, raw in request.raw.items():
         attr = decl.attr(name)
         assert attr is not None and name in parameter_names(decl)
+        if RESKEY + name not in env:  # not given: only Pacemaker's own defaults fill in
+            assert raw == OCF_DEFAULTS[name]
+            continue
         given_value = env[RESKEY + name]
         if attr.dimension is Dimension.SCALAR:
             assert raw == (given_value,)
@@ -118,6 +123,9 @@ def test_the_operation_values_are_read_in_milliseconds_and_levels() -> None:
     assert any("OCF_CHECK_LEVEL=10" in w for w in request.warnings)  # VCS_ONLY's reason
     plain = read_environment(decl, OcfAction.START, {"OCF_RESOURCE_INSTANCE": "x"}).unwrap()
     assert plain.seconds == DEFAULT_TIMEOUTS[OcfAction.START]
+    assert plain.raw["NativeProbes"] == ("1",)  # Pacemaker's default: no Sun probe programs
+    asked = {"OCF_RESOURCE_INSTANCE": "x", f"{RESKEY}NativeProbes": "0"}
+    assert read_environment(decl, OcfAction.START, asked).unwrap().raw["NativeProbes"] == ("0",)
     assert not plain.probe and not plain.second_level and not plain.trace
     bad = {"OCF_RESOURCE_INSTANCE": "x", "OCF_CHECK_LEVEL": "deep"}
     bad[f"{RESKEY}CRM_meta_timeout"] = "20s"
@@ -187,7 +195,11 @@ def test_meta_data_describes_every_parameter_as_the_types_files_do() -> None:
             assert attr is not None
             content = element.find("content")
             assert content is not None
-            assert content.get("default") == attr.types_cf_default()
+            assert content.get("default") == ocf_default(attr)
+            if name in OCF_DEFAULTS:
+                assert ocf_default(attr) == " ".join(OCF_DEFAULTS[name])
+            else:
+                assert ocf_default(attr) == attr.types_cf_default()
             needed = attr.required and attr.types_cf_default() is None
             assert element.get("required") == str(int(needed))
             assert element.get("unique") == str(int(name in unique_parameters(decl)))

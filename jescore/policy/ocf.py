@@ -21,7 +21,7 @@ from jescore.typenames import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jescore.policy.declaration import Declaration, Raw
+    from jescore.policy.declaration import Attr, Declaration, Raw
 
 
 class OcfAction(enum.Enum):
@@ -114,6 +114,18 @@ VCS_ONLY: dict[str, str] = {
 
 ZONES_ONLY = "Solaris zones do not exist under Pacemaker"
 
+# Parameters whose default differs from VCS's: a Pacemaker node has none of Sun's probe
+# programs, so the second level speaks the protocols itself unless told otherwise.
+OCF_DEFAULTS: dict[str, Raw] = {"NativeProbes": ("1",)}
+
+
+def ocf_default(attr: Attr[object]) -> str | None:
+    """A parameter's default as meta-data shows it."""
+    if attr.name in OCF_DEFAULTS:
+        return " ".join(OCF_DEFAULTS[attr.name])
+    return attr.types_cf_default()
+
+
 RESKEY = "OCF_RESKEY_"
 META = "CRM_meta_"
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -178,6 +190,9 @@ def read_environment(
             continue
         value = env[key]
         raw[name] = (value,) if attr.dimension is Dimension.SCALAR else tuple(value.split())
+    for name, fallback in OCF_DEFAULTS.items():
+        if name in names:
+            raw.setdefault(name, fallback)
     seconds = float(DEFAULT_TIMEOUTS[action])
     timeout = _milliseconds(env, RESKEY + META + "timeout", warnings)
     if timeout is not None and timeout > 0:

@@ -13,6 +13,7 @@ from jescore.policy.ocf import (
     SECOND_LEVEL_DEPTH,
     VCS_ONLY,
     ZONES_ONLY,
+    ocf_default,
     parameter_names,
 )
 from jescore.policy.registry import POLICIES
@@ -50,7 +51,7 @@ def parameters() -> str:
         for name in parameter_names(decl):
             attr = decl.attr(name)
             assert attr is not None
-            default = attr.types_cf_default()
+            default = ocf_default(attr)
             rows.append(
                 [
                     f"`{name}`",

@@ -9,6 +9,7 @@ from jescore.policy.ocf import (
     MONITOR_OPERATIONS,
     SECOND_LEVEL_DEPTH,
     OcfAction,
+    ocf_default,
     parameter_names,
 )
 from jescore.typenames import TYPE_CHECKING
@@ -102,7 +103,7 @@ def metadata(decl: Declaration) -> str:
     for name in parameter_names(decl):
         attr = decl.attr(name)
         assert attr is not None  # parameter_names lists declared attributes
-        default = attr.types_cf_default()
+        default = ocf_default(attr)
         shown = "" if default is None else f' default="{escape(default)}"'
         out += [
             f'<parameter name="{escape(name)}" required="{int(must_be_given(attr))}" '
