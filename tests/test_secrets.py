@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from jescore.policy import argv as vcs_argv
 from jescore.policy.declaration import Declaration, Dimension, Raw, validate
+from jescore.policy.procedures import logging_fallbacks
 from jescore.policy.registry import POLICIES
 from jescore.policy.resource import Snapshot
 from jescore.policy.secrets import MASK, mask, mask_forms, secret_words
@@ -100,11 +101,15 @@ def meant_secret(
 ) -> set[str]:
     """The secrets the vector holds. A vector that reads and validates cleanly means what
     it says (a shift that lands a marker in, say, IState makes it an IState value, which
-    nothing can tell from data); in any other vector every marker is a secret."""
+    nothing can tell from data); in any other vector every marker is a secret. Validated
+    as the agents validate: a bad logging value falls back to its default, never making
+    the vector invalid."""
     parsed = vcs_argv.parse(decl, entry, argv)
-    if is_successful(parsed) and is_successful(validate(decl, parsed.unwrap().values)):
-        values = parsed.unwrap().values
-        return {v for name in decl.secret_names for v in values.get(name, ()) if v in pair}
+    if is_successful(parsed):
+        found = parsed.unwrap()
+        values, _ = logging_fallbacks(decl, dict(found.values), found.engine.get("LogDbg", ""))
+        if is_successful(validate(decl, values)):
+            return {v for name in decl.secret_names for v in values.get(name, ()) if v in pair}
     return {t for t in pair if t in argv}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from jescore.policy.argv import parse
+from jescore.policy.argv import ArgvForm, parse
 from jescore.policy.checks import SHOWN_LIMIT, split_command_line
 from jescore.policy.declaration import Declaration, Dimension, validate
 from jescore.policy.vcs import EntryPoint
@@ -38,8 +38,10 @@ def secret_words(decl: Declaration, argv: Sequence[str]) -> frozenset[str]:
         if word in decl.secret_names:
             found.update(_after_name(decl, tokens, index + 1))
     # A vector that names any attribute is meant as V50: no positional guess, which would
-    # mask innocent words such as counts.
-    if not any(decl.dimension_of(word) is not None for word in tokens[1:]):
+    # mask innocent words such as counts; unless the parser reads it as V40 all the same
+    # (an attribute name that is some attribute's value), when positions are what count.
+    named = any(decl.dimension_of(word) is not None for word in tokens[1:])
+    if not named or _read_as_v40(decl, tokens):
         found.update(_v40_secrets(decl, tokens))
     return frozenset(word for word in found if word and decl.dimension_of(word) is None)
 
@@ -77,6 +79,15 @@ def _v40_secrets(decl: Declaration, tokens: tuple[str, ...]) -> set[str]:
                 if 1 <= near < len(tokens) and len(tokens[near]) >= V40_SHIFTED_MIN_LENGTH:
                     found.add(tokens[near])
     return found
+
+
+def _read_as_v40(decl: Declaration, tokens: tuple[str, ...]) -> bool:
+    """Whether the parser reads the vector as V40, as monitor's or as clean's."""
+    for entry in (EntryPoint.MONITOR, EntryPoint.CLEAN):
+        parsed = parse(decl, entry, tokens)
+        if isinstance(parsed, Success) and parsed.unwrap().form is ArgvForm.V40:
+            return True
+    return False
 
 
 def _reads_cleanly(decl: Declaration, tokens: tuple[str, ...]) -> bool:
