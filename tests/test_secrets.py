@@ -251,3 +251,18 @@ def test_a_secret_after_a_counted_vector_is_found_at_its_place() -> None:
         found = secret_words(decl, tokens)
         assert "EncRypted9" in found
         assert found - {"EncRypted9"} <= _v40_place(decl, tokens, 2 if reason is None else 1)
+
+
+def test_a_vector_that_names_an_attribute_but_reads_as_v40_is_masked_by_position() -> None:
+    """One token short (a trailing NativeProbes may be left out) with an attribute name as
+    a value: it reads as V40, and the password shifted into IState's place is masked."""
+    decl = POLICIES["SunJESMsg"].declaration
+    argv = ["INFO", "MsgServices", "", "KKKK", "probe", "", "", "mail.example.com", "2"]
+    argv += ["imap", "143", "1", "/opt/msg", "MSG", "0"]
+    assert "KKKK" in secret_words(decl, argv)
+    # A V50 vector of clean's passes for V40 when read without its reason: still V50.
+    adm = POLICIES["SunJESAdm"].declaration
+    values: dict[str, Raw] = {"ServerRoot": ("/srv/adm",), "AdminHost": ("h.example.com",)}
+    values |= {"AdminPort": ("390",), "AdminPasswd": ("",)}
+    clean = vcs_argv.render_v50(adm, "res1", values, None, CleanReason.OFFLINE_TIMED_OUT)
+    assert not secret_words(adm, clean) & {"1", "390"}

@@ -82,12 +82,14 @@ def _v40_secrets(decl: Declaration, tokens: tuple[str, ...]) -> set[str]:
 
 
 def _read_as_v40(decl: Declaration, tokens: tuple[str, ...]) -> bool:
-    """Whether the parser reads the vector as V40, as monitor's or as clean's."""
+    """Whether the parser reads the vector as V40 (as monitor's or as clean's) and never as
+    V50: a V50 vector of clean's, read without its reason, can pass for V40."""
+    forms = set()
     for entry in (EntryPoint.MONITOR, EntryPoint.CLEAN):
         parsed = parse(decl, entry, tokens)
-        if isinstance(parsed, Success) and parsed.unwrap().form is ArgvForm.V40:
-            return True
-    return False
+        if isinstance(parsed, Success):
+            forms.add(parsed.unwrap().form)
+    return forms == {ArgvForm.V40}
 
 
 def _reads_cleanly(decl: Declaration, tokens: tuple[str, ...]) -> bool:
