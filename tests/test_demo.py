@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,12 +31,25 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_LIMIT = 150.0  # seconds; the demo itself takes about one minute
 
 
-def _templates() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("ds389-tpl-*"))
+def _templates(folder: Path) -> set[Path]:
+    return set(folder.glob("ds389-tpl-*"))
 
 
-def _run_demo() -> tuple[int, str]:
+@pytest.fixture
+def demo_tmp() -> Iterator[Path]:
+    """The demo's own temporary directory: what it leaves there is its alone, whatever
+    other tests running beside it do. Open to all and short: the directory server runs as
+    its own user, and its socket path must stay under 108 bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="demo-", dir="/tmp"))
+    folder.chmod(0o755)  # the directory server's user must enter it
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_demo(folder: Path) -> tuple[int, str]:
     """Run the demo; past the limit, SIGTERM it (it cleans up), then SIGKILL its group."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TMPDIR"] = str(folder)
     proc = subprocess.Popen(
         [sys.executable, "-m", "stubs.demo"],
         cwd=REPO,
@@ -43,7 +57,7 @@ def _run_demo() -> tuple[int, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+        env=env,
     )
     try:
         out, _ = proc.communicate(timeout=DEMO_LIMIT)
@@ -59,10 +73,9 @@ def _run_demo() -> tuple[int, str]:
     return proc.returncode, out.decode("utf-8", "replace")
 
 
-def test_the_demo_tells_the_whole_story_and_leaves_nothing_behind() -> None:
-    templates_before = _templates()
+def test_the_demo_tells_the_whole_story_and_leaves_nothing_behind(demo_tmp: Path) -> None:
     started = time.monotonic()
-    code, out = _run_demo()
+    code, out = _run_demo(demo_tmp)
     took = time.monotonic() - started
     found = re.search(r"\$D below is the demo's temporary directory, (\S+)\.", out)
     assert found, out[-4000:]
@@ -70,7 +83,9 @@ def test_the_demo_tells_the_whole_story_and_leaves_nothing_behind() -> None:
     # Nothing left running or on disk, whatever the outcome.
     assert leftovers(work) == []
     assert not work.exists()
-    assert _templates() <= templates_before
+    assert work.parent == demo_tmp
+    assert not _templates(demo_tmp)
+    assert not list(demo_tmp.iterdir())
     assert code == 0, out[-6000:]
     assert "\x1b[" not in out  # piped: no colour
     story = [

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jescore.policy import argv as vcs_argv
-from jescore.policy.declaration import Dimension
+from jescore.policy.declaration import Dimension, Raw
 from jescore.policy.monitoring import State, Verdict
 from jescore.policy.ocf import (
     ANSWERS,
@@ -135,6 +135,8 @@ def test_the_operation_values_are_read_in_milliseconds_and_levels() -> None:
 
 
 @given(st.text(min_size=1, max_size=300))
+@example(".hidden")
+@example("-leading:dash")
 def test_any_instance_name_becomes_a_safe_resource_name(instance: str) -> None:
     name = resource_name(instance)
     assert vcs_argv.looks_like_resource(name)
@@ -258,6 +260,10 @@ def test_both_front_ends_reach_the_same_monitor_verdict_by_the_same_steps(
     assert ocf_code == _ocf_code_for(vcs_code, first), (vcs_code, ocf_code)
     acted = [[op for op in s.ops if op[0] in ACTING] for s in (vcs_system, ocf_system)]
     assert acted[0] == acted[1]
+    said = [str(op[1]) for op in ocf_system.ops if op[0] == "log"]
+    verdicts = [line for line in said if " V-16-10000-3005 " in line]
+    assert verdicts and not any(f"({vcs_code})" in line for line in verdicts)  # no VCS code
+    assert any(line.startswith(f"TRACE V-16-10000-3006 answers {ocf_code}: ") for line in said)
 
 
 @settings(max_examples=100, deadline=None)
@@ -278,14 +284,19 @@ def test_start_and_stop_do_what_online_and_offline_do_and_say_whether_it_worked(
     acted = [[op for op in s.ops if op[0] in ACTING] for s in (vcs_system, ocf_system)]
     assert acted[0] == acted[1]
     after = Snapshot(tuple(p for p in ocf_system.processes if not p.zombie))
+    vcs_said = " ".join(str(op[1]) for op in vcs_system.ops if op[0] == "log")
     if action is OcfAction.STOP:
         left = policy.stop_targets(cfg, after)
         assert (code == OcfCode.SUCCESS) == (not left)
         assert code in {OcfCode.SUCCESS, OcfCode.ERR_GENERIC}
     else:
-        assert code in {OcfCode.SUCCESS, OcfCode.ERR_GENERIC}
+        # online's own words say whether the resource came up: start answers by them
+        up = "V-16-10000-2002" in vcs_said or "V-16-10000-2004" in vcs_said
+        assert code == (OcfCode.SUCCESS if up else OcfCode.ERR_GENERIC)
         if code == OcfCode.SUCCESS:
             assert policy.first_level(cfg, after).ok
+    said = [str(op[1]) for op in ocf_system.ops if op[0] == "log"]
+    assert any(line.startswith(f"INFO V-16-10000-3006 answers {code}: ") for line in said)
 
 
 @given(st.sampled_from(sorted(POLICIES)), st.sampled_from(ACTIONS))
@@ -298,3 +309,56 @@ def test_a_missing_required_parameter_is_a_configuration_error(
     assert code == OcfCode.ERR_CONFIGURED
     assert not [op for op in system.ops if op[0] in ACTING]  # nothing run, nothing signalled
     assert any("is required" in str(op[1]) for op in system.ops if op[0] == "log")
+
+
+def test_every_parameter_is_read_whatever_is_ignored_around_it() -> None:
+    """Keys are read in sorted order: an ignored one first must not end the reading."""
+    decl = POLICIES["SunJESMsg"].declaration
+    env = {
+        "OCF_RESOURCE_INSTANCE": "-core.1",
+        f"{RESKEY}AAA_unknown": "x",
+        f"{RESKEY}ContainerName": "zone1",
+        f"{RESKEY}CRM_meta_timeout": "0",
+        f"{RESKEY}CRM_meta_interval": "soon",
+        f"{RESKEY}MonitorProgram": "/usr/local/bin/check --deep",
+        f"{RESKEY}ServerRoot": "/opt/msg",
+        "HA_debug": "Yes",
+    }
+    request = read_environment(decl, OcfAction.START, env).unwrap()
+    assert request.raw == {
+        "MonitorProgram": ("/usr/local/bin/check --deep",),  # a scalar keeps its spaces
+        "ServerRoot": ("/opt/msg",),
+        "NativeProbes": ("1",),  # Pacemaker's default
+    }
+    assert request.resource == "_core.1"
+    assert request.seconds == DEFAULT_TIMEOUTS[OcfAction.START]  # a 0 ms timeout is none
+    assert not request.probe  # only a monitor is a probe
+    assert request.trace
+    assert any(w.startswith(f"{RESKEY}AAA_unknown: SunJESMsg has no") for w in request.warnings)
+    assert any("Solaris zones" in w for w in request.warnings if "ContainerName" in w)
+    assert any("CRM_meta_interval='soon'" in w for w in request.warnings)
+
+
+def test_stop_goes_on_with_a_bad_attribute_that_does_not_identify_the_resource() -> None:
+    policy = POLICIES["SunJESMsg"]
+    values: dict[str, Raw] = {"ServerRoot": ("/opt/msg",), "MsgServices": ("imap", "143")}
+    cfg = config("SunJESMsg", {**values, "MsgHost": ("mail.example.com",)})
+    running = list(policy.model_processes(cfg, 1000))
+    system = FakeSystem(policy, cfg, running)
+    bad = {**values, "MsgHost": ("not a host",)}
+    code = interpret(ocf_entry(policy, OcfRequest(OcfAction.STOP, "r", bad, 30.0)), system)
+    assert code == OcfCode.SUCCESS
+    assert not policy.stop_targets(cfg, Snapshot(tuple(system.processes)))
+    said = " ".join(str(op[1]) for op in system.ops if op[0] == "log")
+    assert "MsgHost" in said and "stop goes on" in said  # named, and stop's own name used
+
+
+def test_ha_debug_asks_for_every_trace_line() -> None:
+    policy = POLICIES["SunJESMsg"]
+    values: dict[str, Raw] = {"ServerRoot": ("/opt/msg",), "MsgServices": ("imap", "143")}
+    values |= {"MsgHost": ("mail.example.com",)}
+    for trace in (False, True):
+        system = FakeSystem(policy, None, [])
+        request = OcfRequest(OcfAction.MONITOR, "r", values, 30.0, trace=trace)
+        assert interpret(ocf_entry(policy, request), system) == OcfCode.NOT_RUNNING
+        assert system.log_level.name == ("TRACE" if trace else "INFO")
