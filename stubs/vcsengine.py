@@ -5,7 +5,7 @@ dependencies, group dependencies, failover) and the Script50Agent framework (one
 entry-point call with the V50 argument vector, time budgets, monitor scheduling, clean
 reasons, restarts). It is a test and demo tool, not a cluster: one host (the "other
 systems" of a SystemList are simulated names), one engine thread that starts entry points
-concurrently as agent threads would and acts on their answers in order.
+concurrently as agent threads would and acts on their answers as they arrive.
 
 Library API (the main thing)::
 
@@ -35,8 +35,8 @@ Library API (the main thing)::
     load_configuration(main_cf) -> Configuration  # main.cf plus its includes
 
 Time. Engine time is in VCS seconds. With time_scale 0 (the default) it is virtual: the
-engine jumps to the next due monitor at once (a discrete-event simulation, deterministic and
-fast). With time_scale F > 0 it is real time scaled: an interval of N seconds takes N * F
+engine jumps to the next due monitor at once (a discrete-event simulation, fast, and
+deterministic but for the order of answers that arrive together, as on VCS). With time_scale F > 0 it is real time scaled: an interval of N seconds takes N * F
 real seconds (0.05 turns a 60 s MonitorInterval into 3 s). Entry-point time budgets are
 real and scaled separately by timeout_scale (default 1: VCS's own numbers), because they
 kill real processes; the budget the engine enforces is the one it passes as AEPTimeout
@@ -118,8 +118,10 @@ guide; docs.oracle.com 819-4428 for Sun's recommended values):
   and probe the groups need at the same moment, and every monitor due at the same engine
   time, start together, at most NumThreads (default 10) per resource type (Agent
   Developer's Guide, NumThreads: "the maximum number of threads used by the agent
-  process", each running one entry point at a time). Their answers are then acted on in
-  order of appearance; what an answer starts (a clean, a restart) runs after them.
+  process", each running one entry point at a time). The engine acts on their answers
+  in the order they arrive, as VCS's engine acts on each message from the agent when it
+  comes; a call waiting for a thread starts as soon as one is free. What an answer
+  starts (a clean, a restart) runs at once, while the rest of the batch keeps running.
 - Events of entry points carry the wall-clock time the call started, not the time it
   ended (hastatus and the engine log stamp an event when it happens).
 - Monitor exit 200 is an intentional offline only when the type sets IntentionalOffline 1;
@@ -143,6 +145,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,6 +197,7 @@ __all__ = [
 DEFAULT_AGENT_ROOT: Final = "/opt/VRTSvcs/bin"
 DEFAULT_SYSTEMS: Final = ("sysA", "sysB")  # when a group has no SystemList
 OUTPUT_TAIL: Final = 600  # characters of an entry point's output kept in its event
+ANSWER_POLL: Final = 0.005  # seconds between looks for the first answer of a batch
 
 
 class EngineError(Exception):
@@ -402,6 +406,7 @@ class _Launched:
     budget: float
     argv: tuple[str, ...]  # as given, after the program
     error: str = ""  # why it could not be started
+    ended: float | None = None  # time.monotonic() when it exited, stamped by its waiter
 
 
 @dataclass(frozen=True)
@@ -925,8 +930,7 @@ class Engine:
         """Monitor now (one resource, or every enabled one) to learn the state."""
         names = [resource] if resource is not None else list(self._res)
         enabled = [self._get(name) for name in names if self._get(name).enabled]
-        self._launch_together((r, EntryPoint.MONITOR) for r in enabled)
-        for r in enabled:
+        for r, _ in self._as_they_answer([(r, EntryPoint.MONITOR) for r in enabled]):
             self.monitor_now(r.name)
 
     def monitor_now(self, resource: str) -> Event:
@@ -939,11 +943,11 @@ class Engine:
         return event
 
     def cycle(self) -> list[Event]:
-        """One monitor cycle now for every enabled resource, in configuration order (the
-        calls run concurrently, NumThreads at most per type)."""
+        """One monitor cycle now for every enabled resource (the calls run concurrently,
+        NumThreads at most per type); the events in the order the answers arrived."""
         enabled = [r for r in self._res.values() if r.enabled]
-        self._launch_together((r, EntryPoint.MONITOR) for r in enabled)
-        return [self.monitor_now(r.name) for r in enabled]
+        batch = [(r, EntryPoint.MONITOR) for r in enabled]
+        return [self.monitor_now(r.name) for r, _ in self._as_they_answer(batch)]
 
     # --- running -------------------------------------------------------------------------
 
@@ -963,8 +967,7 @@ class Engine:
         when = nxt.due
         self.clock.advance_to(when)
         batch = sorted((r for r in due if r.due == when), key=lambda r: r.index)
-        self._launch_together((r, EntryPoint.MONITOR) for r in batch)
-        for r in batch:
+        for r, _ in self._as_they_answer([(r, EntryPoint.MONITOR) for r in batch]):
             if r.due == when:  # an answer acted on before may have rescheduled it
                 self._monitor(r)
         self._drop_unused()
@@ -1087,6 +1090,43 @@ class Engine:
             per_type[r.type_name] = per_type.get(r.type_name, 0) + 1
             self._launched[key] = self._launch(r, entry, None, self._argv(r, entry, None))
 
+    def _as_they_answer(
+        self, batch: Sequence[tuple[_Res, EntryPoint]]
+    ) -> Iterator[tuple[_Res, EntryPoint]]:
+        """The calls of a batch in the order their answers arrive (VCS's engine acts on
+        each agent message as it comes, not in configuration order). A call waiting for an
+        agent thread of its type starts as soon as one is free. Answers that came while
+        the engine was acting on an earlier one are taken in the order they came."""
+        waiting = list(batch)
+        while waiting:
+            self._launch_together(waiting)
+            running = [c for c in waiting if (c[0].name, c[1], None) in self._launched]
+            if not running:  # its type's threads are all busy outside the batch: run it alone
+                yield waiting.pop(0)
+                continue
+            first = self._first_answer(running)
+            waiting.remove(first)
+            yield first
+
+    def _first_answer(self, running: Sequence[tuple[_Res, EntryPoint]]) -> tuple[_Res, EntryPoint]:
+        """Wait for the first of these running calls to answer (or to reach the end of
+        its budget, when the engine kills it)."""
+        while True:
+            now = time.monotonic()
+            ready: list[tuple[float, int, tuple[_Res, EntryPoint]]] = []
+            for order, call in enumerate(running):
+                launched = self._launched[(call[0].name, call[1], None)]
+                deadline = launched.started + launched.budget
+                if launched.proc is None:
+                    ready.append((launched.started, order, call))
+                elif launched.ended is not None:
+                    ready.append((launched.ended, order, call))
+                elif now >= deadline:
+                    ready.append((deadline, order, call))
+            if ready:
+                return min(ready)[2]
+            time.sleep(ANSWER_POLL)
+
     def _drop_unused(self) -> None:
         """Collect entry points started with a batch that the engine then did not act on
         (an earlier answer changed the plan): VCS would have run them all the same."""
@@ -1115,7 +1155,9 @@ class Engine:
         except OSError as error:
             why = f"cannot run {command[0]}: {error}"
             return _Launched(None, out, started, wall, budget, tuple(argv), why)
-        return _Launched(proc, out, started, wall, budget, tuple(argv))
+        launched = _Launched(proc, out, started, wall, budget, tuple(argv))
+        threading.Thread(target=_stamp_end, args=(launched, proc), daemon=True).start()
+        return launched
 
     @staticmethod
     def _collect(launched: _Launched) -> tuple[CallResult, str]:
@@ -1135,7 +1177,10 @@ class Engine:
             finally:
                 if proc.poll() is None:
                     _kill_group(proc)
-            seconds = time.monotonic() - launched.started
+            ended = launched.ended
+            if timed_out or ended is None:  # its waiter has not stamped it yet
+                ended = time.monotonic()
+            seconds = ended - launched.started
             out.seek(0)
             text = out.read().decode("utf-8", "replace")[-OUTPUT_TAIL:]
         if code is not None and code < 0:  # killed by a signal from elsewhere
@@ -1563,11 +1608,11 @@ class Engine:
             elif what == "offline":
                 self._begin_offline(r)
         entries = {"probe": EntryPoint.MONITOR, "online": EntryPoint.ONLINE}
-        self._launch_together((r, entries.get(what, EntryPoint.OFFLINE)) for r, what in actions)
-        for r, what in actions:
-            if what == "probe":
+        batch = [(r, entries.get(what, EntryPoint.OFFLINE)) for r, what in actions]
+        for r, entry in self._as_they_answer(batch):
+            if entry is EntryPoint.MONITOR:
                 self._monitor(r)
-            elif what == "online":
+            elif entry is EntryPoint.ONLINE:
                 self._end_online(r, self._call(r, EntryPoint.ONLINE))
             else:
                 self._end_offline(r, self._call(r, EntryPoint.OFFLINE))
@@ -1676,6 +1721,13 @@ class Engine:
         if self._on_event is not None:
             self._on_event(event)
         return event
+
+
+def _stamp_end(launched: _Launched, proc: subprocess.Popen[bytes]) -> None:
+    """Note when an entry point exits (its agent thread's answer arrives), so the engine
+    can take answers in the order they came even while it was busy with another."""
+    proc.wait()
+    launched.ended = time.monotonic()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

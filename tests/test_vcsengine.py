@@ -405,6 +405,22 @@ def test_monitors_due_together_run_together(fake: Fake) -> None:
     assert max(p.wall for p in probes) < min(ends)  # all three were running at one moment
 
 
+def test_answers_are_acted_on_as_they_arrive_not_in_configuration_order(fake: Fake) -> None:
+    """a comes first in the group but its monitor takes a second: b's answer is taken
+    first, and what it starts (b's clean) runs while a's monitor is still running."""
+    engine = fake.engine(conf(group("g", res("a", Critical="0"), res("b", Critical="0"))))
+    engine.online("g")
+    fake.flag("a", "monitor.slow")
+    assert [e.resource for e in engine.cycle()] == ["b", "a"]
+    fake.go_down("b")
+    m = mark(engine)
+    assert engine.tick()  # both monitors are due at the same moment
+    assert after(engine, m) == ["b:monitor", "b:clean(4)", "a:monitor"]
+    clean, slow = engine.calls("b", "clean")[-1], engine.calls("a", "monitor")[-1]
+    assert slow.wall < clean.wall < slow.wall + (slow.seconds or 0)  # during a's monitor
+    assert engine.state("b") is ResState.FAULTED and engine.state("a") is ResState.ONLINE
+
+
 def test_a_persistent_resource_is_only_monitored(fake: Fake) -> None:
     """Operations None (the NIC type): never onlined or offlined; the group is offline
     once its other resources are, and a resource that requires it waits for it."""
@@ -469,7 +485,7 @@ def test_stepping_runs_one_monitor_cycle_now(fake: Fake) -> None:
     engine.online("g")
     at = engine.now()
     events = engine.cycle()
-    assert [e.resource for e in events] == ["a", "b"]
+    assert sorted(e.resource for e in events) == ["a", "b"]  # in the order they answered
     assert all(e.at == at for e in events)  # no time passed
 
 
