@@ -36,10 +36,11 @@ Library API (the main thing)::
 
 Time. Engine time is in VCS seconds. With time_scale 0 (the default) it is virtual: the
 engine jumps to the next due monitor at once (a discrete-event simulation, fast, and
-deterministic but for the order of answers that arrive together, as on VCS). With time_scale F > 0 it is real time scaled: an interval of N seconds takes N * F
-real seconds (0.05 turns a 60 s MonitorInterval into 3 s). Entry-point time budgets are
-real and scaled separately by timeout_scale (default 1: VCS's own numbers), because they
-kill real processes; the budget the engine enforces is the one it passes as AEPTimeout
+deterministic but for the order of answers that arrive together, as on VCS). With
+time_scale F > 0 it is real time scaled: an interval of N seconds takes N * F real seconds
+(0.05 turns a 60 s MonitorInterval into 3 s). Entry-point time budgets are real and scaled
+separately by timeout_scale (default 1: VCS's own numbers), because they kill real
+processes; the budget the engine enforces is the one it passes as AEPTimeout
 (rounded up to whole seconds, at least 1).
 
 CLI::

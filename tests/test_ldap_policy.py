@@ -124,8 +124,11 @@ def test_the_search_speaks_the_clients_dialect() -> None:
 def test_without_any_ldapsearch_the_agent_searches_itself() -> None:
     (probe,) = POLICY.second_level(config(), Snapshot(()))
     assert probe == NativeProbe(
-        "cn=monitor native search", Protocol.LDAP, "ldap.example.com", 389, target="cn=monitor"
-    )
+        "cn=monitor native search", Protocol.LDAP, "ldap.example.com", 389, target="cn=monitor",
+        stands_in=f"no executable ldapsearch ({', '.join(ldapsearch_candidates(config()))})",
+    )  # fmt: skip
+    (chosen,) = POLICY.second_level(config(NativeProbes="1"), Snapshot(()))
+    assert isinstance(chosen, NativeProbe) and chosen.stands_in == ""  # asked for: no warning
 
 
 @given(st.one_of(st.none(), st.text()))

@@ -63,14 +63,18 @@ def test_a_missing_immonitor_access_is_replaced_by_the_native_probes() -> None:
     cfg = config(("imap", "143", "smtp", "25", "http", "80", "imaps", "993"), USER)
     imap, smtp, http, imaps = POLICY.second_level(cfg, MISSING)
     host = "mail.example.com"
+    why = f"{IMMONITOR} is missing or not executable"  # logged: NativeProbes 0 asked otherwise
     assert imap == NativeProbe(
-        "imap native probe", Protocol.IMAP, host, 143, False, "probe", "LDAPTestPasswd"
-    )
+        "imap native probe", Protocol.IMAP, host, 143, False, "probe", "LDAPTestPasswd",
+        stands_in=why,
+    )  # fmt: skip
     # The MTA gets the test address and no password; the web front end neither.
     assert smtp == NativeProbe(
-        "smtp native probe", Protocol.SMTP, host, 25, False, "probe@example.com"
+        "smtp native probe", Protocol.SMTP, host, 25, False, "probe@example.com", stands_in=why
     )
-    assert http == NativeProbe("http native probe", Protocol.HTTP, host, 80, target="/")
+    assert http == NativeProbe(
+        "http native probe", Protocol.HTTP, host, 80, target="/", stands_in=why
+    )
     # imaps has no immonitor-access flag: the guide's TCP check stays unless asked.
     assert imaps == TcpProbe("imaps port check", host, 993)
 
@@ -84,6 +88,7 @@ def test_nativeprobes_1_speaks_to_every_service_with_a_protocol() -> None:
     assert isinstance(pops, NativeProbe) and pops.protocol is Protocol.POP3 and pops.tls
     assert isinstance(https, NativeProbe) and https.protocol is Protocol.HTTP and https.tls
     assert sms == TcpProbe("sms port check", "mail.example.com", 55000)  # no protocol known
+    assert all(p.stands_in == "" for p in (imaps, pops, https))  # chosen, not a stand-in
     assert POLICY.deep_watch(cfg) == Watch()  # nothing to look for
 
 

@@ -174,6 +174,26 @@ def test_every_path_answers_in_the_vcs_domain_within_the_budget(
 
 
 @settings(max_examples=200, deadline=None)
+@given(situations(), st.sampled_from([EntryPoint.OFFLINE, EntryPoint.CLEAN]), scenarios, budgets)
+def test_signals_wait_for_a_stop_command_only_when_it_ran(
+    situation: Situation, entry: EntryPoint, scenario: Scenario, budget: int | None
+) -> None:
+    """After a stop command that ran, what remains gets time to stop on its own before the
+    first SIGTERM; after one that could not even start (missing, not executable), nothing
+    is stopping, so the signals come at once."""
+    _, _, system, _ = drive(situation, entry, scenario, budget)
+    kinds = [op[0] for op in system.ops]
+    if "signal" not in kinds:
+        return
+    ran = next(i for i, op in enumerate(system.ops) if op[0] == "run")
+    waits = kinds[ran : kinds.index("signal")].count("wait")
+    if scenario.command is Outcome.CANNOT_RUN:
+        assert waits == 0, system.ops
+    elif scenario.command is not Outcome.HANGS:  # a hung command used its time already
+        assert waits > 0, system.ops
+
+
+@settings(max_examples=200, deadline=None)
 @given(situations(), scenarios)
 def test_online_never_starts_what_already_runs(situation: Situation, scenario: Scenario) -> None:
     table = situation[2]

@@ -137,6 +137,7 @@ class NativeProbe:
     user: str = ""  # IMAP, POP3: the login; SMTP, LMTP: the MAIL FROM and RCPT TO address
     secret: str | None = None  # the attribute holding the user's password (IMAP, POP3)
     target: str = ""  # HTTP: the path requested; LDAP: the base entry searched
+    stands_in: str = ""  # why it runs in place of the program NativeProbes 0 asks for
 
     @property
     def label(self) -> str:

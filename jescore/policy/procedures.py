@@ -561,7 +561,9 @@ def targets(call: Call) -> Step[tuple[Identity, ...]]:
 
 def stop_everything(call: Call) -> Step[tuple[Identity, ...]]:
     """The stop command, a wait, then SIGTERM, a grace period and SIGKILL for what remains,
-    each phase ending where the stop timeline says. Returns what would not stop."""
+    each phase ending where the stop timeline says. A stop command that could not even
+    start (missing, not executable) stops nothing, so the signals follow at once.
+    Returns what would not stop."""
     timeline = stop_timeline(call.budget)
     command = call.policy.stop(call.cfg)
     yield from log(
@@ -570,18 +572,15 @@ def stop_everything(call: Call) -> Step[tuple[Identity, ...]]:
     result = yield from execute(call, command, RunKind.STOP, timeline.command_timeout - call.now)
     yield from command_ok(call, command, result)
     left = yield from targets(call)
-    while left and call.now < timeline.wait_until:
+    while left and result.started and call.now < timeline.wait_until:
         yield from ask(call, Wait(STOP_POLL_SECONDS))
         left = yield from targets(call)
     if not left:
         yield from log(call, LogLevel.INFO, Msg.STOPPED, f"stopped after {call.now:.1f} s")
         return ()
-    yield from log(
-        call,
-        LogLevel.WARN,
-        Msg.STOP_ESCALATED,
-        f"still running after the stop command: {_pids(left)}; sending TERM",
-    )
+    after = "after the stop command" if result.started else "(the stop command did not run)"
+    text = f"still running {after}: {_pids(left)}; sending TERM"
+    yield from log(call, LogLevel.WARN, Msg.STOP_ESCALATED, text)
     left = yield from signal_until(call, left, Sig.TERM, timeline.term_until)
     left = yield from signal_until(call, left, Sig.KILL, timeline.kill_until)
     if left:
@@ -750,11 +749,16 @@ def second_level(call: Call, snap: Snapshot) -> Step[tuple[SecondLevel, str]]:
     probes = call.policy.second_level(call.cfg, merged(snap, deep))
     program_after = 1 if call.cfg[MONITOR_PROGRAM] else 0
     reasons: list[str] = []
+    told = {""}  # the stand-in causes already logged ("" is none)
     for index, probe in enumerate(probes):
         seconds = call.budget.step_timeout(call.time_left(), len(probes) - index + program_after)
         if seconds is None:
             return SecondLevel.INCONCLUSIVE, f"no time left for {probe.what}"
         yield from debug(call, 5, f"{probe.what}: {seconds} s of {call.time_left():.1f} s left")
+        if isinstance(probe, NativeProbe) and probe.stands_in not in told:
+            told.add(probe.stands_in)  # once per cause, however many probes it affects
+            text = f"{probe.stands_in}: the native probes stand in (NativeProbes 1 chooses them)"
+            yield from log(call, LogLevel.WARN, Msg.PROBE, text)
         judgement = yield from run_probe(call, probe, seconds)
         yield from log(call, LogLevel.TRACE, Msg.PROBE, judgement.reason)
         if judgement.warning:

@@ -179,8 +179,11 @@ class LdapPolicy:
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         candidates = ldapsearch_candidates(cfg)
         found = [p for p in candidates if p in snap.executables]
-        if cfg[NATIVE_PROBES] or not found:  # asked for, or no ldapsearch to run
+        if cfg[NATIVE_PROBES]:
             return native_probes(cfg)
+        if not found:  # no ldapsearch to run: the agent's own search stands in
+            why = f"no executable ldapsearch ({', '.join(candidates)})"
+            return native_probes(cfg, why)
         path = found[0]
         dialect = dialect_of(snap.outputs.get(version_command(path)))
         what = f"cn=monitor search ({path}, {dialect.name.lower()} dialect)"
@@ -192,16 +195,16 @@ class LdapPolicy:
         return tuple(probes)
 
 
-def native_probes(cfg: Config) -> tuple[Probe, ...]:
+def native_probes(cfg: Config, stands_in: str = "") -> tuple[NativeProbe, ...]:
     """The anonymous base search of cn=monitor spoken by the agent itself, on the port and,
     when there is one, over TLS on the secure port."""
     host = cfg[LDAP_HOST]
     probes = [NativeProbe("cn=monitor native search", Protocol.LDAP, host, cfg[LDAP_PORT],
-                          target=MONITOR_BASE)]  # fmt: skip
+                          target=MONITOR_BASE, stands_in=stands_in)]  # fmt: skip
     if cfg[SSL_PORT]:
         probes.append(
             NativeProbe("cn=monitor native search over TLS", Protocol.LDAP, host,
-                        cfg[SSL_PORT], tls=True, target=MONITOR_BASE)
+                        cfg[SSL_PORT], tls=True, target=MONITOR_BASE, stands_in=stands_in)
         )  # fmt: skip
     return tuple(probes)
 

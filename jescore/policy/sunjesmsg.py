@@ -303,7 +303,11 @@ class MsgPolicy:
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
         # The native probe stands in for immonitor-access when asked, or when it is missing.
-        native = cfg[NATIVE_PROBES] or immonitor_access(cfg) not in snap.executables
+        missing = immonitor_access(cfg) not in snap.executables
+        native = cfg[NATIVE_PROBES] or missing
+        stands_in = (
+            "" if cfg[NATIVE_PROBES] else f"{immonitor_access(cfg)} is missing or not executable"
+        )
         host = cfg[MSG_HOST]
         probes: list[Probe] = []
         for configured in cfg[MSG_SERVICES]:
@@ -312,10 +316,9 @@ class MsgPolicy:
                 continue
             style = service.with_user if has_user else service.without_user
             speaks = NATIVE.get(service.key)
-            if speaks is not None and (
-                (style is ProbeStyle.IMMONITOR and native)
-                or (style is ProbeStyle.CONNECT and cfg[NATIVE_PROBES])
-            ):
+            if speaks is not None and style is ProbeStyle.IMMONITOR and native:
+                probes.append(native_probe(cfg, service, configured.port, has_user, stands_in))
+            elif speaks is not None and style is ProbeStyle.CONNECT and cfg[NATIVE_PROBES]:
                 probes.append(native_probe(cfg, service, configured.port, has_user))
             elif style is ProbeStyle.STORED:
                 argv = (f"{lib_dir(cfg)}/stored", "-t", "-v")
@@ -342,7 +345,9 @@ class MsgPolicy:
         return tuple(probes)
 
 
-def native_probe(cfg: Config, service: Service, port: int, has_user: bool) -> NativeProbe:
+def native_probe(
+    cfg: Config, service: Service, port: int, has_user: bool, stands_in: str = ""
+) -> NativeProbe:
     """The service's own protocol spoken to MsgHost:port. With a test user, a protocol
     whose dialogue has account steps uses it: IMAP and POP3 log in with its password,
     SMTP and LMTP name its address (nothing is delivered); HTTP needs no account."""
@@ -353,8 +358,9 @@ def native_probe(cfg: Config, service: Service, port: int, has_user: bool) -> Na
     secret = LDAP_TEST_PASSWD.name if account and (Phase.LOGIN, True) in steps else None
     target = "/" if protocol is Protocol.HTTP else ""
     return NativeProbe(
-        f"{service.key} native probe", protocol, cfg[MSG_HOST], port, tls, user, secret, target
-    )
+        f"{service.key} native probe",
+        protocol, cfg[MSG_HOST], port, tls, user, secret, target, stands_in,
+    )  # fmt: skip
 
 
 POLICY = MsgPolicy()
