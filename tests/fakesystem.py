@@ -69,6 +69,7 @@ class FakeSystem:
     watchdog: tuple[float, int] | None = None
     verdict: str | None = None
     pids: tuple[tuple[int, float], ...] | None = None
+    spoken: list[tuple[NativeProbe, str]] = field(default_factory=list)  # probe, password
 
     def __post_init__(self) -> None:
         self.stored = self.scenario.stored
@@ -165,6 +166,7 @@ class FakeSystem:
 
     def converse(self, probe: NativeProbe, timeout: float, password: str) -> DialogueResult:
         self.ops.append(("converse", probe.host, probe.port, round(timeout, 6)))
+        self.spoken.append((probe, password))
         outcome, first = self.scenario.probe, probe.phases[0]
         if outcome is Outcome.HANGS:
             self.clock += timeout

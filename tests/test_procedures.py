@@ -263,6 +263,39 @@ def test_a_stale_pid_is_never_signalled() -> None:
     assert any("pid now belongs to another process" in str(op) for op in system.ops)
 
 
+@pytest.mark.parametrize(
+    ("probe", "code", "said"),
+    [
+        (Outcome.PASSES, 110, "second level passed: IMAP mail.example.com:143 answered"),
+        (Outcome.FAILS, 100, "IMAP mail.example.com:143 failed at CONNECT"),
+        (Outcome.HANGS, 100, "IMAP mail.example.com:143 failed at CONNECT"),
+        (Outcome.CANNOT_RUN, 99, "no such host"),
+    ],
+)
+def test_a_native_probe_is_spoken_and_judged_by_the_monitor(
+    probe: Outcome, code: int, said: str
+) -> None:
+    values: dict[str, Raw] = {
+        "ServerRoot": ("/opt/msg",),
+        "MsgHost": ("mail.example.com",),
+        "MsgServices": ("imap", "143"),
+        "NativeProbes": ("1",),
+        "SecondLevelMonitor": ("1",),
+        "LDAPTestUser": ("probe",),
+        "LDAPTestPasswd": ("ENC",),
+    }
+    policy = POLICIES["SunJESMsg"]
+    cfg = config("SunJESMsg", values)
+    table = list(policy.model_processes(cfg, 1000))
+    system = FakeSystem(policy, cfg, table, Scenario(probe=probe))
+    argv = argv_for("SunJESMsg", EntryPoint.MONITOR, values, 30)
+    assert carry_out("SunJESMsg", EntryPoint.MONITOR, argv, system) == code
+    ((spoken, password),) = system.spoken
+    assert (spoken.host, spoken.port, spoken.user) == ("mail.example.com", 143, "probe")
+    assert password == "plain-LDAPTestPasswd"  # decrypted for the dialogue, in memory only
+    assert any(said in str(op) for op in system.ops if op[0] == "log"), system.ops
+
+
 def test_a_misbehaving_interpreter_is_told_so() -> None:
     machine = entry_point(
         POLICIES["SunJESMsg"], EntryPoint.MONITOR, ["r1", "ServerRoot", "1", "/x"]
