@@ -303,11 +303,9 @@ class MsgPolicy:
     def second_level(self, cfg: Config, snap: Snapshot) -> tuple[Probe, ...]:
         has_user = bool(cfg[LDAP_TEST_USER]) and bool(cfg[LDAP_TEST_PASSWD])
         # The native probe stands in for immonitor-access when asked, or when it is missing.
-        missing = immonitor_access(cfg) not in snap.executables
-        native = cfg[NATIVE_PROBES] or missing
-        stands_in = (
-            "" if cfg[NATIVE_PROBES] else f"{immonitor_access(cfg)} is missing or not executable"
-        )
+        program = immonitor_access(cfg)
+        native = cfg[NATIVE_PROBES] or program not in snap.executables
+        stands_in = "" if cfg[NATIVE_PROBES] else f"{program} is missing or not executable"
         host = cfg[MSG_HOST]
         probes: list[Probe] = []
         for configured in cfg[MSG_SERVICES]:
